@@ -1,0 +1,66 @@
+// Composes one customer's data plane. Pulumi calls the exported function and publishes its result as the stack
+// outputs; the offline preview and the tests call it the same way under the mock runtime.
+import * as pulumi from "@pulumi/pulumi";
+import { loadStackConfig } from "./stacks/loader";
+import { StackConfig } from "./stacks/schema";
+import { registerStackConventions } from "./components/conventions";
+import { NetworkFlow, ResolvedFlow } from "./components/flows";
+import { DataPlaneNetwork } from "./components/DataPlaneNetwork";
+import { DataPlaneCluster } from "./components/DataPlaneCluster";
+
+function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date()) {
+    registerStackConventions({ customer: config.customer.id, environment: config.environment });
+    const name = `byoc-${config.customer.id}`;
+    const flows: NetworkFlow[] = [];
+
+    const network = new DataPlaneNetwork(name, {
+        vpcCidr: config.network.vpcCidr,
+        azCount: config.network.azCount,
+        natGateways: config.network.natGateways,
+        peering: config.network.peering,
+        flowLogRetentionDays: config.baseline.logRetentionDays,
+    });
+
+    const cluster = new DataPlaneCluster(name, {
+        clusterName: `${name}-${config.environment}`,
+        vpcId: network.vpcId,
+        privateSubnetIds: network.privateSubnetIds,
+        managementCidrs: config.controlPlane.managementCidrs,
+        privateEndpointOnly: config.controlPlane.privateEndpointOnly,
+        nodeInstanceType: config.baseline.nodes.instanceType,
+        nodeCount: config.baseline.nodes,
+        logRetentionDays: config.baseline.logRetentionDays,
+    });
+    flows.push(...cluster.flows);
+    const k8s = { providers: [cluster.provider] };
+
+    // [ingress] IngressGateway is composed here.
+
+    // [tailnet] TailnetEndpoint (one per byoc:tailscale.endpoints entry) and TroubleshootingAccess are composed here.
+
+    // [telemetry] TelemetryOutbound is composed here.
+
+    void k8s;
+    void now;
+
+    return {
+        vpcId: network.vpcId,
+        vpcCidr: network.vpcCidr,
+        availabilityZones: network.availabilityZones,
+        privateSubnetIds: network.privateSubnetIds,
+        publicSubnetIds: network.publicSubnetIds,
+        privateRouteTableIds: network.privateRouteTableIds,
+        natPublicIps: network.natPublicIps,
+        s3EndpointId: network.s3EndpointId,
+        clusterName: cluster.clusterName,
+        clusterEndpointAccess: cluster.endpointAccess,
+        kubeconfig: cluster.kubeconfig,
+        networkFlows: resolveFlows(flows),
+    };
+}
+
+function resolveFlows(flows: NetworkFlow[]): pulumi.Output<ResolvedFlow[]> {
+    return pulumi.all(flows.map((f) => pulumi.output(f.restrictedBy).apply((restrictedBy): ResolvedFlow => ({ ...f, restrictedBy }))));
+}
+
+export = dataPlane;

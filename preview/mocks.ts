@@ -1,0 +1,144 @@
+// Realistic outputs for the mock runtime: ids, ARNs, AZ names, IPs and a kubeconfig shaped like the real ones,
+// derived deterministically from each resource's name so snapshots are stable between runs.
+import { createHash } from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export const MOCK_ACCOUNT = "111122223333";
+
+const hex = (seed: string, len: number) => createHash("sha1").update(seed).digest("hex").slice(0, len);
+const octet = (seed: string) => parseInt(hex(seed, 2), 16) % 254 + 1;
+
+type State = Record<string, any>;
+type ResourceMock = (args: pulumi.runtime.MockResourceArgs, region: string) => { id?: string; state?: State };
+
+const arn = (service: string, region: string, resource: string, account = MOCK_ACCOUNT) => `arn:aws:${service}:${region}:${account}:${resource}`;
+
+/** Outputs per resource type; the inputs are always echoed back as outputs first. */
+const resourceMocks: Record<string, ResourceMock> = {
+    "aws:ec2/vpc:Vpc": ({ name }, r) => {
+        const id = `vpc-${hex(name, 17)}`;
+        return { id, state: { arn: arn("ec2", r, `vpc/${id}`), defaultSecurityGroupId: `sg-${hex(name + "sg", 17)}`, mainRouteTableId: `rtb-${hex(name + "rt", 17)}`, ownerId: MOCK_ACCOUNT } };
+    },
+    "aws:ec2/subnet:Subnet": ({ name }, r) => {
+        const id = `subnet-${hex(name, 17)}`;
+        return { id, state: { arn: arn("ec2", r, `subnet/${id}`) } };
+    },
+    "aws:ec2/internetGateway:InternetGateway": ({ name }) => ({ id: `igw-${hex(name, 17)}` }),
+    "aws:ec2/routeTable:RouteTable": ({ name }) => ({ id: `rtb-${hex(name, 17)}` }),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ({ name }) => ({ id: `rtbassoc-${hex(name, 17)}` }),
+    "aws:ec2/eip:Eip": ({ name }) => ({ id: `eipalloc-${hex(name, 17)}`, state: { allocationId: `eipalloc-${hex(name, 17)}`, publicIp: `198.51.100.${octet(name)}` } }),
+    "aws:ec2/natGateway:NatGateway": ({ name }) => ({ id: `nat-${hex(name, 17)}`, state: { publicIp: `198.51.100.${octet(name)}`, privateIp: `10.0.192.${octet(name)}` } }),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ({ name }) => ({ id: `vpce-${hex(name, 17)}`, state: { prefixListId: `pl-${hex(name, 8)}` } }),
+    "aws:ec2/vpcPeeringConnection:VpcPeeringConnection": ({ name }) => ({ id: `pcx-${hex(name, 17)}`, state: { acceptStatus: "active" } }),
+    "aws:ec2/securityGroup:SecurityGroup": ({ name }, r) => ({ id: `sg-${hex(name, 17)}`, state: { arn: arn("ec2", r, `security-group/sg-${hex(name, 17)}`) } }),
+    "aws:ec2/launchTemplate:LaunchTemplate": ({ name }) => ({ id: `lt-${hex(name, 17)}`, state: { latestVersion: 1 } }),
+    "aws:ec2/flowLog:FlowLog": ({ name }) => ({ id: `fl-${hex(name, 17)}` }),
+    "aws:kms/key:Key": ({ name }, r) => {
+        const id = `${hex(name, 8)}-${hex(name + 1, 4)}-${hex(name + 2, 4)}-${hex(name + 3, 4)}-${hex(name + 4, 12)}`;
+        return { id, state: { keyId: id, arn: arn("kms", r, `key/${id}`) } };
+    },
+    "aws:cloudwatch/logGroup:LogGroup": ({ name, inputs }, r) => {
+        const group = inputs.name ?? `${name}-${hex(name, 7)}`;
+        return { id: group, state: { name: group, arn: arn("logs", r, `log-group:${group}`) } };
+    },
+    "aws:iam/role:Role": ({ name, inputs }) => {
+        const role = inputs.name ?? `${name}-${hex(name, 7)}`;
+        return { id: role, state: { name: role, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${role}`, uniqueId: `AROA${hex(name, 16).toUpperCase()}` } };
+    },
+    "aws:iam/policy:Policy": ({ name, inputs }) => {
+        const policy = inputs.name ?? `${name}-${hex(name, 7)}`;
+        return { id: `arn:aws:iam::${MOCK_ACCOUNT}:policy/${policy}`, state: { name: policy, arn: `arn:aws:iam::${MOCK_ACCOUNT}:policy/${policy}` } };
+    },
+    "aws:s3/bucketV2:BucketV2": ({ name, inputs }, r) => {
+        const bucket = inputs.bucket ?? `${name}-${hex(name, 7)}`;
+        return { id: bucket, state: { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${r}.amazonaws.com`, region: r } };
+    },
+    "aws:s3/bucket:Bucket": ({ name, inputs }, r) => {
+        const bucket = inputs.bucket ?? `${name}-${hex(name, 7)}`;
+        return { id: bucket, state: { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${r}.amazonaws.com`, region: r } };
+    },
+    "aws:eks/addon:Addon": ({ inputs }, r) => ({ id: `${inputs.clusterName}:${inputs.addonName}`, state: { arn: arn("eks", r, `addon/${inputs.clusterName}/${inputs.addonName}/${hex(inputs.addonName, 8)}`) } }),
+    "aws:eks/nodeGroup:NodeGroup": ({ name, inputs }, r) => ({ id: `${inputs.clusterName}:${name}`, state: { arn: arn("eks", r, `nodegroup/${inputs.clusterName}/${name}/${hex(name, 8)}`), status: "ACTIVE" } }),
+    "eks:index:Cluster": ({ name, inputs }, r) => {
+        const clusterName = inputs.name ?? name;
+        const endpoint = `https://${hex(name, 32).toUpperCase()}.gr7.${r}.eks.amazonaws.com`;
+        return {
+            id: undefined,
+            state: {
+                kubeconfigJson: JSON.stringify(mockKubeconfig(clusterName, endpoint, r)),
+                kubeconfig: mockKubeconfig(clusterName, endpoint, r),
+                clusterSecurityGroupId: `sg-${hex(name + "cluster", 17)}`,
+                nodeSecurityGroupId: `sg-${hex(name + "nodes", 17)}`,
+                oidcIssuer: `oidc.eks.${r}.amazonaws.com/id/${hex(name, 32).toUpperCase()}`,
+            },
+        };
+    },
+    "tls:index/privateKey:PrivateKey": ({ name }) => ({
+        id: hex(name, 40),
+        state: {
+            privateKeyPem: `-----BEGIN PRIVATE KEY-----\nMOCK${hex(name, 40)}\n-----END PRIVATE KEY-----\n`,
+            publicKeyPem: `-----BEGIN PUBLIC KEY-----\nMOCK${hex(name + "pub", 40)}\n-----END PUBLIC KEY-----\n`,
+        },
+    }),
+    "tls:index/selfSignedCert:SelfSignedCert": ({ name, inputs }) => certState(name, inputs),
+    "tls:index/locallySignedCert:LocallySignedCert": ({ name, inputs }) => certState(name, inputs),
+    "tailscale:index/tailnetKey:TailnetKey": ({ name }) => ({ id: hex(name, 16), state: { key: `tskey-auth-${hex(name, 12)}-${hex(name + "s", 30)}` } }),
+};
+
+/** The fixed instant mock certificates start from, so snapshots do not change with the clock. */
+export const MOCK_NOW = new Date("2026-11-25T12:00:00Z");
+
+function certState(name: string, inputs: State) {
+    const hours = Number(inputs.validityPeriodHours ?? 0);
+    return {
+        id: hex(name, 38),
+        state: {
+            certPem: `-----BEGIN CERTIFICATE-----\nMOCK${hex(name, 40)}\n-----END CERTIFICATE-----\n`,
+            validityStartTime: MOCK_NOW.toISOString(),
+            validityEndTime: new Date(MOCK_NOW.getTime() + hours * 3600_000).toISOString(),
+            readyForRenewal: false,
+        },
+    };
+}
+
+export function mockKubeconfig(clusterName: string, endpoint: string, region: string) {
+    return {
+        apiVersion: "v1",
+        kind: "Config",
+        clusters: [{ name: clusterName, cluster: { server: endpoint, "certificate-authority-data": Buffer.from(`mock-ca-${clusterName}`).toString("base64") } }],
+        contexts: [{ name: "aws", context: { cluster: clusterName, user: "aws" } }],
+        "current-context": "aws",
+        users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName, "--region", region] } } }],
+    };
+}
+
+const AZ_SUFFIXES = ["a", "b", "c", "d"];
+
+/** Mocks for the data-plane program. Region comes from the stack config of the run. */
+export class ByocMocks implements pulumi.runtime.Mocks {
+    constructor(public region = "us-east-1") {}
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
+        const mock = resourceMocks[args.type]?.(args, this.region) ?? {};
+        const fallbackId = args.custom === false ? undefined : `${args.name}-${hex(args.type + args.name, 8)}`;
+        return { id: mock.id ?? fallbackId, state: { ...args.inputs, ...(mock.state ?? {}) } };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        const r = this.region;
+        switch (args.token) {
+            case "aws:index/getAvailabilityZones:getAvailabilityZones":
+                return { names: AZ_SUFFIXES.map((s) => `${r}${s}`), zoneIds: AZ_SUFFIXES.map((_, i) => `use1-az${i + 1}`), id: r, groupNames: [r] };
+            case "aws:index/getRegion:getRegion":
+                return { id: r, name: r, region: r, endpoint: `ec2.${r}.amazonaws.com`, description: r };
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/byoc-operator`, userId: "AIDAMOCKUSER", id: MOCK_ACCOUNT };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" };
+            case "eks:index:Cluster/getKubeconfig":
+                return { result: JSON.stringify(mockKubeconfig("mock", `https://MOCK.gr7.${r}.eks.amazonaws.com`, r)) };
+            default:
+                return args.inputs;
+        }
+    }
+}

@@ -1,0 +1,157 @@
+// Runs the real program under Pulumi's mock runtime and records what a `pulumi preview` would see: every
+// resource with its type, parent, provider, dependencies, inputs and outputs. The monitor is ours (a subclass
+// of the SDK's MockMonitor) because the stock one drops parents and dependencies and cannot route component
+// method calls such as eks:index:Cluster/getKubeconfig.
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import * as settings from "@pulumi/pulumi/runtime/settings";
+import * as state from "@pulumi/pulumi/runtime/state";
+import * as rpc from "@pulumi/pulumi/runtime/rpc";
+import * as structproto from "google-protobuf/google/protobuf/struct_pb";
+import * as resproto from "@pulumi/pulumi/proto/resource_pb";
+import * as provproto from "@pulumi/pulumi/proto/provider_pb";
+import { ByocMocks } from "./mocks";
+
+export interface RecordedResource {
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    id?: string;
+    parent?: string;
+    provider?: string;
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    inputs: Record<string, any>;
+    outputs: Record<string, any>;
+}
+
+export interface ProgramRun {
+    project: string;
+    stack: string;
+    resources: RecordedResource[];
+    outputs: Record<string, any>;
+}
+
+export class DuplicateUrnError extends Error {
+    constructor(readonly urns: string[]) {
+        super(`Duplicate resource URN${urns.length > 1 ? "s" : ""}; each resource needs a unique name within its parent:\n${urns.map((u) => `  ${u}`).join("\n")}`);
+    }
+}
+
+type Callback = (err: any, resp?: any) => void;
+
+// Internals of the SDK the mock runtime needs; typed here because the SDK marks them @internal.
+const sdkState = state as unknown as { getStore(): Record<string, unknown> };
+const sdkSettings = settings as unknown as { waitForRPCs(): Promise<void> };
+
+/** The engine's URN scheme: a child's type is qualified by its parent's type chain. */
+function newUrn(parent: string, type: string, name: string): string {
+    const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
+    return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualified}::${name}`;
+}
+
+class RecordingMonitor extends MockMonitor {
+    readonly recorded = new Map<string, RecordedResource>();
+    readonly duplicates: string[] = [];
+
+    constructor(readonly byocMocks: ByocMocks) {
+        super(byocMocks);
+    }
+
+    async registerResource(req: any, callback: Callback) {
+        try {
+            const type: string = req.getType();
+            const name: string = req.getName();
+            const custom: boolean = req.getCustom();
+            const inputs = rpc.deserializeProperties(req.getObject());
+            const urn = newUrn(req.getParent(), type, name);
+            if (this.recorded.has(urn)) {
+                this.duplicates.push(urn);
+                throw new Error(`Duplicate resource URN '${urn}'; try giving it a unique name`);
+            }
+            const result = await this.mocks.newResource({ type, name, inputs, provider: req.getProvider(), custom, id: req.getImportid() });
+            const propertyDependencies: Record<string, string[]> = {};
+            for (const [key, deps] of req.getPropertydependenciesMap().entries()) propertyDependencies[key] = deps.getUrnsList();
+            this.recorded.set(urn, {
+                urn,
+                type,
+                name,
+                custom,
+                id: custom ? result.id ?? "" : undefined,
+                parent: req.getParent() || undefined,
+                provider: req.getProvider() || undefined,
+                dependencies: req.getDependenciesList(),
+                propertyDependencies,
+                inputs,
+                outputs: custom ? result.state : {},
+            });
+            const serializedState = await rpc.serializeProperties("", result.state);
+            this.resources.set(urn, { urn, id: result.id ?? null, state: serializedState });
+            const response = new resproto.RegisterResourceResponse();
+            response.setUrn(urn);
+            response.setId(result.id || "");
+            response.setObject(structproto.Struct.fromJavaScript(serializedState));
+            callback(null, response);
+        } catch (err) {
+            callback(err, undefined);
+        }
+    }
+
+    registerResourceOutputs(req: any, callback: Callback) {
+        const entry = this.recorded.get(req.getUrn());
+        if (entry) entry.outputs = rpc.deserializeProperties(req.getOutputs());
+        super.registerResourceOutputs(req, callback);
+    }
+
+    /** Component methods (e.g. eks:index:Cluster/getKubeconfig) are answered by the mocks' `call`. */
+    async call(req: any, callback: Callback) {
+        try {
+            const result = await this.byocMocks.call({ token: req.getTok(), inputs: rpc.deserializeProperties(req.getArgs()), provider: req.getProvider() });
+            const response = new provproto.CallResponse();
+            response.setReturn(structproto.Struct.fromJavaScript(await rpc.serializeProperties("", result)));
+            callback(null, response);
+        } catch (err) {
+            callback(err, undefined);
+        }
+    }
+}
+
+export interface RunOptions {
+    project?: string;
+    stack: string;
+    /** Stack config in the engine's text form (`{"aws:region": "us-east-1", "byoc:network": "{...}"}`). */
+    config: Record<string, string>;
+    region?: string;
+}
+
+let running = false;
+
+/**
+ * Runs `program` as the body of a stack. Mocks are process-global, so runs are serialized; each run gets a fresh
+ * monitor, config and root stack resource.
+ */
+export async function runProgram(program: () => unknown, opts: RunOptions): Promise<ProgramRun> {
+    if (running) throw new Error("runProgram: another program run is in progress in this process");
+    running = true;
+    const project = opts.project ?? "byoc";
+    const monitor = new RecordingMonitor(new ByocMocks(opts.region ?? opts.config["aws:region"] ?? "us-east-1"));
+    try {
+        settings.setMockOptions(monitor, project, opts.stack, false);
+        const store = sdkState.getStore();
+        Object.assign(store, { supportsSecrets: true, supportsResourceReferences: true, supportsOutputValues: false, supportsDeletedWith: true, supportsAliasSpecs: true });
+        pulumi.runtime.setAllConfig(opts.config);
+        let failure: unknown;
+        const outputs = await pulumi.runtime.runInPulumiStack(async () => program()).catch((err) => {
+            failure = err;
+            return {};
+        });
+        // Resources created inside apply() callbacks register after the program body returns.
+        await sdkSettings.waitForRPCs().catch((err: unknown) => (failure ??= err));
+        if (monitor.duplicates.length > 0) throw new DuplicateUrnError(monitor.duplicates);
+        if (failure) throw failure;
+        return { project, stack: opts.stack, resources: [...monitor.recorded.values()], outputs: (outputs ?? {}) as Record<string, any> };
+    } finally {
+        running = false;
+    }
+}

@@ -1,0 +1,92 @@
+// IPv4/IPv6 CIDR helpers on top of ipaddr.js: parsing, containment, overlap and subnet carving.
+import * as ipaddr from "ipaddr.js";
+
+export interface Cidr {
+    /** Canonical text form, e.g. "10.0.0.0/16" (host bits cleared). */
+    text: string;
+    kind: "ipv4" | "ipv6";
+    prefix: number;
+    /** First address as an integer, and the block size, for overlap arithmetic. */
+    start: bigint;
+    size: bigint;
+}
+
+const bits = (kind: Cidr["kind"]) => (kind === "ipv4" ? 32 : 128);
+
+function toBigInt(bytes: number[]): bigint {
+    return bytes.reduce((acc, b) => (acc << 8n) | BigInt(b), 0n);
+}
+
+function fromBigInt(value: bigint, kind: Cidr["kind"]): string {
+    const len = bits(kind) / 8;
+    const bytes = new Array<number>(len);
+    for (let i = len - 1; i >= 0; i--) {
+        bytes[i] = Number(value & 0xffn);
+        value >>= 8n;
+    }
+    return ipaddr.fromByteArray(bytes).toString();
+}
+
+/** Parses a CIDR, or returns undefined when it is not one. Host bits must be zero ("10.0.0.1/16" is rejected). */
+export function parseCidr(text: string): Cidr | undefined {
+    if (typeof text !== "string" || !ipaddr.isValidCIDR(text)) return undefined;
+    const [addr, prefix] = ipaddr.parseCIDR(text);
+    const kind = addr.kind() as Cidr["kind"];
+    const total = bits(kind);
+    const size = 1n << BigInt(total - prefix);
+    const start = toBigInt(addr.toByteArray());
+    if (start % size !== 0n) return undefined;
+    return { text: `${fromBigInt(start, kind)}/${prefix}`, kind, prefix, start, size };
+}
+
+export function isCidr(text: string): boolean {
+    return parseCidr(text) !== undefined;
+}
+
+/** True for 0.0.0.0/0 and ::/0 — "the whole internet". */
+export function isWorldOpen(text: string): boolean {
+    const c = parseCidr(text);
+    return c !== undefined && c.prefix === 0;
+}
+
+export function overlaps(a: Cidr, b: Cidr): boolean {
+    return a.kind === b.kind && a.start < b.start + b.size && b.start < a.start + a.size;
+}
+
+export function contains(outer: Cidr, inner: Cidr): boolean {
+    return outer.kind === inner.kind && inner.start >= outer.start && inner.start + inner.size <= outer.start + outer.size;
+}
+
+/** The index-th block of the given prefix inside `parent`. */
+export function subnet(parent: Cidr, newPrefix: number, index: number): Cidr {
+    const size = 1n << BigInt(bits(parent.kind) - newPrefix);
+    const start = parent.start + size * BigInt(index);
+    if (newPrefix < parent.prefix || start + size > parent.start + parent.size) {
+        throw new RangeError(`block ${index} of /${newPrefix} does not fit in ${parent.text}`);
+    }
+    return { text: `${fromBigInt(start, parent.kind)}/${newPrefix}`, kind: parent.kind, prefix: newPrefix, start, size };
+}
+
+export interface SubnetPlan {
+    private: string[];
+    public: string[];
+}
+
+/**
+ * Carves one private and one public subnet per AZ out of the VPC CIDR.
+ * The VPC is split in quarters: the first three quarters are private subnets (one per AZ, the workloads live
+ * there), the last quarter is split again in four for the public subnets, which only hold NAT gateways and
+ * load balancer ENIs. A /16 gives 3 × /18 private and 3 × /20 public; a /22 gives /24 and /26.
+ */
+export function planSubnets(vpcCidr: string, azCount: number): SubnetPlan {
+    const vpc = parseCidr(vpcCidr);
+    if (!vpc || vpc.kind !== "ipv4") throw new RangeError(`"${vpcCidr}" is not an IPv4 CIDR`);
+    if (azCount < 1 || azCount > 3) throw new RangeError(`azCount ${azCount} is not between 1 and 3`);
+    const quarter = vpc.prefix + 2;
+    const publicQuarter = subnet(vpc, quarter, 3);
+    const azs = [...Array(azCount).keys()];
+    return {
+        private: azs.map((i) => subnet(vpc, quarter, i).text),
+        public: azs.map((i) => subnet(publicQuarter, quarter + 2, i).text),
+    };
+}

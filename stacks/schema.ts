@@ -1,0 +1,303 @@
+// The stack configuration contract (DESIGN.md §3) as zod schemas, plus the cross-field rules a schema of one
+// field cannot express. `parseStackConfig` never throws on bad input: it returns every problem at once.
+import { z } from "zod";
+import { isCidr, isWorldOpen, overlaps, parseCidr } from "./cidr";
+import { Baseline, baselines, Environment } from "./baselines";
+
+const cidr = z.string({ error: "must be a CIDR string such as 203.0.113.0/24" }).refine(isCidr, {
+    message: "is not a CIDR: use an address and prefix with the host bits zero, such as 203.0.113.0/24",
+});
+const dnsLabel = z
+    .string({ error: "must be a string" })
+    .regex(/^[a-z0-9](?:[a-z0-9-]{1,18})[a-z0-9]$/, {
+        message: "must be a DNS label: 3–20 characters of a–z, 0–9 and '-', starting and ending with a letter or digit",
+    });
+const domain = z
+    .string({ error: "must be a domain name" })
+    .regex(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
+        message: "must be a lowercase DNS domain such as byoc.example.com",
+    });
+const arn = (service: string, resource: RegExp, example: string) =>
+    z.string({ error: `must be an ARN such as ${example}` }).refine(
+        (v) => {
+            const m = /^arn:aws[a-z-]*:([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$/.exec(v);
+            return m !== null && m[1] === service && resource.test(m[4]);
+        },
+        { message: `must be an ARN such as ${example}` },
+    );
+
+export const endpointKinds = ["kubernetes-api", "clickhouse-system", "metrics"] as const;
+export type EndpointKind = (typeof endpointKinds)[number];
+
+const grant = z
+    .object({
+        id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, { message: "must be a lowercase id (a–z, 0–9, '-'), at most 41 characters" }),
+        engineer: z.string().email({ message: "must be the engineer's e-mail address" }),
+        csrPem: z.string().refine((v) => /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----/.test(v), {
+            message: "must be a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)",
+        }),
+        reason: z.string().min(3, { message: "must say why access is needed (at least 3 characters)" }),
+        approvedBy: z.string().email({ message: "must be the approver's e-mail address" }),
+        notAfter: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time such as 2026-11-25T18:00:00Z" }),
+    })
+    .strict();
+
+/** One schema per top-level key, so a broken section never hides the problems of another. */
+export const sections = {
+    region: z.string({ error: "is required: the AWS region, such as us-east-1" }).regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, {
+        message: "must be an AWS region such as us-east-1",
+    }),
+    environment: z.enum(["dev", "prod"], { error: 'must be "dev" or "prod"' }),
+    customer: z.object({ id: dnsLabel, name: z.string().min(1).max(100).optional() }).strict(),
+    network: z
+        .object({
+            vpcCidr: cidr,
+            azCount: z.number().int().min(2, { message: "must be 2 or 3" }).max(3, { message: "must be 2 or 3" }).optional(),
+            natGateways: z.enum(["single", "perAz"], { error: 'must be "single" or "perAz"' }).optional(),
+            peering: z
+                .array(
+                    z
+                        .object({
+                            vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: "must be a VPC id such as vpc-0a1b2c3d4e5f67890" }),
+                            cidr,
+                            ownerId: z.string().regex(/^\d{12}$/, { message: "must be a 12-digit AWS account id" }).optional(),
+                            region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { message: "must be an AWS region such as us-east-1" }).optional(),
+                        })
+                        .strict(),
+                )
+                .optional(),
+        })
+        .strict(),
+    controlPlane: z
+        .object({
+            managementCidrs: z.array(cidr).min(1, { message: "must list at least one management CIDR" }),
+            privateEndpointOnly: z.boolean().optional(),
+        })
+        .strict(),
+    ingress: z
+        .object({
+            mode: z.enum(["public", "private"], { error: 'must be "public" or "private"' }),
+            ipAllowList: z.array(cidr).min(1, { message: "must list at least one CIDR: the IP filter is mandatory" }),
+            domain,
+            acmeEmail: z.string().email({ message: "must be an e-mail address for Let's Encrypt notices" }),
+            acmeServer: z.enum(["staging", "production"], { error: 'must be "staging" or "production"' }).optional(),
+        })
+        .strict(),
+    tailscale: z
+        .object({
+            tailnet: z.string().min(1, { message: "must name the tailnet, such as example.com or example.github" }),
+            domain,
+            tags: z
+                .array(z.string().regex(/^tag:[a-z0-9][a-z0-9-]*$/, { message: 'must be a Tailscale tag such as "tag:byoc-dataplane"' }))
+                .min(1, { message: "must list at least one tag: auth keys are always tagged" }),
+            oncallGroup: z.string().regex(/^group:[a-z0-9][a-z0-9._-]*$/, { message: 'must be a Tailscale group such as "group:byoc-oncall"' }),
+            endpoints: z
+                .array(z.enum(endpointKinds, { error: `must be one of ${endpointKinds.join(", ")}` }))
+                .min(1, { message: "must list at least one endpoint" }),
+        })
+        .strict(),
+    telemetry: z
+        .object({
+            billingBucketArn: arn("s3", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, "arn:aws:s3:::provider-billing"),
+            stateQueueArn: arn("sqs", /^[A-Za-z0-9_-]{1,80}(\.fifo)?$/, "arn:aws:sqs:us-east-1:111122223333:byoc-state"),
+            alertWebhookUrl: z.url({ protocol: /^https$/, message: "must be an https:// URL" }),
+        })
+        .strict(),
+    access: z
+        .object({
+            maxCertificateHours: z.number().int().min(1, { message: "must be at least 1 hour" }).optional(),
+            approvers: z.array(z.string().email({ message: "must be an e-mail address" })).optional(),
+            grants: z.array(grant).optional(),
+        })
+        .strict(),
+};
+
+type Sections = { [K in keyof typeof sections]: z.infer<(typeof sections)[K]> };
+export type Grant = z.infer<typeof grant>;
+export type Peering = NonNullable<Sections["network"]["peering"]>[number];
+
+/** The validated configuration with the environment's baseline applied: no optional knobs left. */
+export interface StackConfig {
+    region: string;
+    environment: Environment;
+    customer: { id: string; name: string };
+    network: { vpcCidr: string; azCount: number; natGateways: "single" | "perAz"; peering: Peering[] };
+    controlPlane: { managementCidrs: string[]; privateEndpointOnly: boolean };
+    ingress: { mode: "public" | "private"; ipAllowList: string[]; domain: string; acmeEmail: string; acmeServer: "staging" | "production" };
+    tailscale: Sections["tailscale"];
+    telemetry: Sections["telemetry"];
+    access: { maxCertificateHours: number; approvers: string[]; grants: Grant[] };
+    baseline: Baseline;
+}
+
+export interface ConfigProblem {
+    /** Full key path, e.g. "byoc:network.peering[0].cidr". */
+    path: string;
+    /** The offending value (undefined when the key is missing). */
+    value: unknown;
+    message: string;
+}
+
+export type ParseResult = { ok: true; config: StackConfig } | { ok: false; problems: ConfigProblem[] };
+
+const keyOf = (section: string) => (section === "region" ? "aws:region" : `byoc:${section}`);
+const required = new Set(["region", "environment", "customer", "network", "controlPlane", "ingress", "tailscale", "telemetry"]);
+
+function pathText(section: string, path: PropertyKey[]): string {
+    return path.reduce<string>((acc, p) => (typeof p === "number" ? `${acc}[${p}]` : `${acc}.${String(p)}`), keyOf(section));
+}
+
+function valueAt(root: unknown, path: PropertyKey[]): unknown {
+    return path.reduce<unknown>((v, p) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined), root);
+}
+
+/** Allowed keys of the object schema at `path`, for "unknown key" messages. */
+function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
+    let s: any = schema;
+    for (const p of path) {
+        while (s?.unwrap && !(s instanceof z.ZodObject) && !(s instanceof z.ZodArray)) s = s.unwrap();
+        s = typeof p === "number" ? s?.element : s?.shape?.[p as string];
+    }
+    while (s?.unwrap && !(s instanceof z.ZodObject)) s = s.unwrap();
+    return s?.shape ? Object.keys(s.shape) : [];
+}
+
+/**
+ * Validates raw stack config (keys as Pulumi spells them: "aws:region", "byoc:network", …; values already
+ * decoded from YAML/JSON) and applies the environment's baseline.
+ */
+export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
+    const problems: ConfigProblem[] = [];
+    const add = (path: string, value: unknown, message: string) => problems.push({ path, value, message });
+
+    for (const key of Object.keys(raw)) {
+        if (!key.startsWith("byoc:")) continue;
+        const section = key.slice("byoc:".length);
+        if (section === "region" || !(section in sections)) {
+            const allowed = Object.keys(sections).filter((s) => s !== "region").map((s) => `byoc:${s}`);
+            add(key, raw[key], `is not a known key; allowed keys are ${allowed.join(", ")}`);
+        }
+    }
+
+    const parsed: Partial<Sections> = {};
+    for (const [section, schema] of Object.entries(sections) as [keyof Sections, z.ZodType][]) {
+        const value = raw[keyOf(section)];
+        if (value === undefined) {
+            if (required.has(section)) add(keyOf(section), undefined, "is required");
+            continue;
+        }
+        const result = schema.safeParse(value);
+        if (result.success) {
+            (parsed as Record<string, unknown>)[section] = result.data;
+            continue;
+        }
+        for (const issue of result.error.issues) {
+            if (issue.code === "unrecognized_keys") {
+                for (const k of issue.keys) {
+                    const path = [...issue.path, k];
+                    add(pathText(section, path), valueAt(value, path), `is not a known key; allowed keys are ${allowedKeys(schema, issue.path).join(", ")}`);
+                }
+                continue;
+            }
+            const v = valueAt(value, issue.path);
+            add(pathText(section, issue.path), v, v === undefined ? `is required: ${issue.message}` : issue.message);
+        }
+    }
+
+    const env = parsed.environment;
+    const baseline = baselines[env ?? "dev"];
+    const { network, controlPlane, ingress, access, tailscale } = parsed;
+
+    if (network) {
+        const vpc = parseCidr(network.vpcCidr)!;
+        if (vpc.kind !== "ipv4" || vpc.prefix < 16 || vpc.prefix > 22) {
+            add("byoc:network.vpcCidr", network.vpcCidr, "must be an IPv4 CIDR between /16 and /22");
+        }
+        if (env && network.azCount !== undefined && network.azCount < baseline.minAzCount) {
+            add("byoc:network.azCount", network.azCount, `must be ${baseline.minAzCount} in ${env}`);
+        }
+        if (env && network.natGateways !== undefined && !baseline.allowedNatGateways.includes(network.natGateways)) {
+            add("byoc:network.natGateways", network.natGateways, `must be ${baseline.allowedNatGateways.map((n) => `"${n}"`).join(" or ")} in ${env}: one NAT gateway per AZ`);
+        }
+        (network.peering ?? []).forEach((p, i) => {
+            const peer = parseCidr(p.cidr)!;
+            if (overlaps(peer, vpc)) add(`byoc:network.peering[${i}].cidr`, p.cidr, `overlaps the VPC CIDR ${vpc.text}; peered networks must not overlap`);
+            (network.peering ?? []).slice(0, i).forEach((q, j) => {
+                if (overlaps(peer, parseCidr(q.cidr)!)) add(`byoc:network.peering[${i}].cidr`, p.cidr, `overlaps byoc:network.peering[${j}].cidr ${q.cidr}`);
+            });
+        });
+    }
+    controlPlane?.managementCidrs.forEach((c, i) => {
+        if (isWorldOpen(c)) add(`byoc:controlPlane.managementCidrs[${i}]`, c, "opens the Kubernetes API to the whole internet; list the provider's management NAT CIDRs");
+    });
+    if (ingress) {
+        if (env === "prod") {
+            ingress.ipAllowList.forEach((c, i) => {
+                if (isWorldOpen(c)) add(`byoc:ingress.ipAllowList[${i}]`, c, "is not allowed in prod: the IP filter must name the client networks");
+            });
+        }
+        if (env && ingress.acmeServer !== undefined && !baseline.allowedAcmeServers.includes(ingress.acmeServer)) {
+            add("byoc:ingress.acmeServer", ingress.acmeServer, `must be "production" in ${env}: staging certificates are not trusted by clients`);
+        }
+        if (ingress.mode === "private" && network && (network.peering ?? []).length === 0) {
+            add("byoc:ingress.mode", ingress.mode, "private ingress is reached over VPC peering: list at least one byoc:network.peering entry");
+        }
+    }
+    if (tailscale) {
+        const dup = tailscale.endpoints.find((e, i) => tailscale.endpoints.indexOf(e) !== i);
+        if (dup) add("byoc:tailscale.endpoints", tailscale.endpoints, `lists "${dup}" twice; each endpoint gets one tailnet hostname`);
+    }
+    if (access) {
+        if (env && access.maxCertificateHours !== undefined && access.maxCertificateHours > baseline.maxCertificateHours) {
+            add("byoc:access.maxCertificateHours", access.maxCertificateHours, `must be at most ${baseline.maxCertificateHours} in ${env}`);
+        }
+        const ids = new Set<string>();
+        (access.grants ?? []).forEach((g, i) => {
+            if (ids.has(g.id)) add(`byoc:access.grants[${i}].id`, g.id, "is used by another grant; grant ids are unique");
+            ids.add(g.id);
+            if (g.approvedBy === g.engineer) add(`byoc:access.grants[${i}].approvedBy`, g.approvedBy, "must not be the engineer who requested access");
+            if (access.approvers && access.approvers.length > 0 && !access.approvers.includes(g.approvedBy)) {
+                add(`byoc:access.grants[${i}].approvedBy`, g.approvedBy, `is not a designated approver (${access.approvers.join(", ")})`);
+            }
+        });
+    }
+
+    if (problems.length > 0) return { ok: false, problems };
+    const s = parsed as Sections;
+    return {
+        ok: true,
+        config: {
+            region: s.region,
+            environment: s.environment,
+            customer: { id: s.customer.id, name: s.customer.name ?? s.customer.id },
+            network: {
+                vpcCidr: parseCidr(s.network.vpcCidr)!.text,
+                azCount: s.network.azCount ?? baseline.defaultAzCount,
+                natGateways: s.network.natGateways ?? baseline.defaultNatGateways,
+                peering: s.network.peering ?? [],
+            },
+            controlPlane: { managementCidrs: s.controlPlane.managementCidrs, privateEndpointOnly: s.controlPlane.privateEndpointOnly ?? false },
+            ingress: { ...s.ingress, acmeServer: s.ingress.acmeServer ?? "production" },
+            tailscale: s.tailscale,
+            telemetry: s.telemetry,
+            access: {
+                maxCertificateHours: s.access?.maxCertificateHours ?? baseline.maxCertificateHours,
+                approvers: s.access?.approvers ?? [],
+                grants: s.access?.grants ?? [],
+            },
+            baseline,
+        },
+    };
+}
+
+/** One line per problem: `byoc:network.vpcCidr = "10.0.0.0/8": must be an IPv4 CIDR between /16 and /22`. */
+export function formatProblems(problems: ConfigProblem[]): string {
+    return problems
+        .map((p) => `  ${p.path}${p.value === undefined ? "" : ` = ${truncate(JSON.stringify(p.value))}`}: ${p.message}`)
+        .join("\n");
+}
+
+function truncate(text: string): string {
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+

@@ -1,0 +1,55 @@
+// One harness for every spec that runs the program or a component under the mock runtime.
+import * as path from "path";
+import { runProgram, ProgramRun, RecordedResource } from "../preview/runtime";
+import { readStackFile, parseOrThrow, toEngineConfig } from "../stacks/loader";
+import { StackConfig } from "../stacks/schema";
+import { registerStackConventions } from "../components/conventions";
+import dataPlane = require("../index");
+
+export const ROOT = path.resolve(__dirname, "..");
+
+/** Raw config of a stack file of this repository (`dev`, `prod`), optionally with `byoc:*` sections replaced. */
+export function stackRaw(stack: "dev" | "prod", overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    return { ...readStackFile(stack, ROOT).raw, ...overrides };
+}
+
+export function stackConfig(stack: "dev" | "prod", overrides: Record<string, unknown> = {}): StackConfig {
+    return parseOrThrow(stackRaw(stack, overrides), `Pulumi.${stack}.yaml`);
+}
+
+/** Runs the whole program (index.ts) for a stack file of this repository, with optional overrides. */
+export async function runStack(stack: "dev" | "prod", overrides: Record<string, unknown> = {}, now = new Date("2026-11-25T12:00:00Z")): Promise<Stack> {
+    const raw = stackRaw(stack, overrides);
+    const config = parseOrThrow(raw, `Pulumi.${stack}.yaml`);
+    return new Stack(await runProgram(() => dataPlane(config, now), { stack, config: toEngineConfig(raw) }));
+}
+
+/** Runs `build` as a program body (with the stack conventions registered) and records what it creates. */
+export async function runComponent(build: () => unknown, stack: "dev" | "prod" = "dev"): Promise<Stack> {
+    const raw = stackRaw(stack);
+    return new Stack(await runProgram(() => {
+        registerStackConventions({ customer: "acme", environment: stack });
+        return build();
+    }, { stack, config: toEngineConfig(raw) }));
+}
+
+export class Stack {
+    constructor(readonly run: ProgramRun) {}
+    get resources(): RecordedResource[] {
+        return this.run.resources;
+    }
+    get outputs(): Record<string, any> {
+        return this.run.outputs;
+    }
+    ofType(type: string): RecordedResource[] {
+        return this.resources.filter((r) => r.type === type);
+    }
+    one(type: string, name?: string): RecordedResource {
+        const found = this.ofType(type).filter((r) => name === undefined || r.name === name);
+        if (found.length !== 1) throw new Error(`expected one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+        return found[0];
+    }
+    byUrn(urn: string): RecordedResource | undefined {
+        return this.resources.find((r) => r.urn === urn);
+    }
+}

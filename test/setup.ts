@@ -1,0 +1,6 @@
+// Mocha --require: mocks are process-global, so they are installed once here. Specs run programs through
+// test/harness.ts, which gives each run a fresh recording monitor and config.
+import * as pulumi from "@pulumi/pulumi";
+import { ByocMocks } from "../preview/mocks";
+
+pulumi.runtime.setMocks(new ByocMocks(), "byoc", "test", false);
