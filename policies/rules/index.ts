@@ -1,0 +1,30 @@
+/**
+ * The single list of rules used by the PolicyPack (policies/index.ts), the engine (policies/engine.ts),
+ * `byoc policy check` and the offline preview. Add a rule here and it runs everywhere.
+ */
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { leastPrivilegeTelemetry, leastPrivilegeTelemetryStack } from "./least-privilege-telemetry";
+import { mandatoryIpFilter } from "./mandatory-ip-filter";
+import { noInboundToTailscale, noInboundToTailscaleStack } from "./no-inbound-to-tailscale";
+import { privateEndpoints, privateEndpointsStack } from "./private-endpoints";
+import { tailscaleManagementOnly } from "./tailscale-management-only";
+import { timeBoundAccess } from "./time-bound-access";
+import { tlsEverywhere } from "./tls-everywhere";
+
+export {
+    leastPrivilegeTelemetry, leastPrivilegeTelemetryStack, mandatoryIpFilter, noInboundToTailscale, noInboundToTailscaleStack,
+    privateEndpoints, privateEndpointsStack, tailscaleManagementOnly, timeBoundAccess, tlsEverywhere,
+};
+
+export const allPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
+    noInboundToTailscale,
+    noInboundToTailscaleStack,
+    tailscaleManagementOnly,
+    mandatoryIpFilter,
+    privateEndpoints,
+    privateEndpointsStack,
+    tlsEverywhere,
+    timeBoundAccess,
+    leastPrivilegeTelemetry,
+    leastPrivilegeTelemetryStack,
+];
