@@ -1,0 +1,97 @@
+import { strict as assert } from "assert";
+import { runComponent, runStack, Stack } from "../harness";
+import { DataPlaneCluster } from "../../components/DataPlaneCluster";
+
+const EKS = "eks:index:Cluster";
+
+describe("DataPlaneCluster (EKS)", () => {
+    let dev: Stack;
+    let prod: Stack;
+    before(async () => {
+        dev = await runStack("dev");
+        prod = await runStack("prod");
+    });
+
+    it("restricts a public API endpoint to the management CIDRs (dev)", () => {
+        const eks = dev.one(EKS).inputs;
+        assert.equal(eks.endpointPublicAccess, true);
+        assert.equal(eks.endpointPrivateAccess, true);
+        assert.deepEqual(eks.publicAccessCidrs, ["203.0.113.0/28", "198.51.100.16/28"]);
+        assert.equal(dev.outputs.clusterEndpointAccess, "public-restricted");
+    });
+
+    it("has no public endpoint when privateEndpointOnly (prod)", () => {
+        const eks = prod.one(EKS).inputs;
+        assert.equal(eks.endpointPublicAccess, false);
+        assert.equal(eks.endpointPrivateAccess, true);
+        assert.equal(eks.publicAccessCidrs, undefined);
+        assert.equal(prod.outputs.clusterEndpointAccess, "private");
+    });
+
+    it("can turn prod's endpoint public-but-restricted from config", async () => {
+        const stack = await runStack("prod", { "byoc:controlPlane": { managementCidrs: ["203.0.113.0/28"] } });
+        assert.equal(stack.one(EKS).inputs.endpointPublicAccess, true);
+        assert.deepEqual(stack.one(EKS).inputs.publicAccessCidrs, ["203.0.113.0/28"]);
+    });
+
+    for (const env of ["dev", "prod"]) {
+        it(`places the cluster in the private subnets only, with KMS secrets encryption and control-plane logs (${env})`, () => {
+            const stack = env === "dev" ? dev : prod;
+            const eks = stack.one(EKS).inputs;
+            const privateIds = stack.ofType("aws:ec2/subnet:Subnet").filter((s) => s.inputs.tags["byoc:tier"] === "private").map((s) => s.id);
+            assert.deepEqual([...eks.privateSubnetIds].sort(), privateIds.sort());
+            assert.equal(eks.publicSubnetIds, undefined);
+            assert.equal(eks.vpcId, stack.one("aws:ec2/vpc:Vpc").id);
+            const key = stack.ofType("aws:kms/key:Key").find((k) => k.outputs.arn === eks.encryptionConfigKeyArn);
+            assert.ok(key, "secrets are envelope-encrypted with a KMS key of this stack");
+            assert.equal(key!.inputs.enableKeyRotation, true);
+            assert.deepEqual(eks.enabledClusterLogTypes, ["api", "audit", "authenticator"]);
+            assert.equal(eks.authenticationMode, "API");
+            assert.equal(eks.skipDefaultNodeGroup, true);
+            assert.equal(eks.nodeAssociatePublicIpAddress, false);
+        });
+
+        it(`runs managed nodes in private subnets without public IPs, IMDSv2 only, encrypted volumes (${env})`, () => {
+            const stack = env === "dev" ? dev : prod;
+            const group = stack.one("aws:eks/nodeGroup:NodeGroup").inputs;
+            const privateIds = stack.ofType("aws:ec2/subnet:Subnet").filter((s) => s.inputs.tags["byoc:tier"] === "private").map((s) => s.id);
+            assert.deepEqual([...group.subnetIds].sort(), privateIds.sort());
+            const lt = stack.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
+            assert.equal(lt.networkInterfaces[0].associatePublicIpAddress, "false");
+            assert.equal(lt.metadataOptions.httpTokens, "required");
+            assert.equal(lt.metadataOptions.httpPutResponseHopLimit, 1);
+            assert.equal(lt.blockDeviceMappings[0].ebs.encrypted, "true");
+            assert.equal(group.launchTemplate.id, stack.one("aws:ec2/launchTemplate:LaunchTemplate").id);
+        });
+    }
+
+    it("exposes a Kubernetes provider built from the cluster's kubeconfig", () => {
+        const provider = dev.one("pulumi:providers:kubernetes");
+        const kubeconfig = JSON.parse(provider.inputs.kubeconfig);
+        assert.equal(kubeconfig.kind, "Config");
+        assert.match(kubeconfig.clusters[0].cluster.server, /^https:\/\/.+\.eks\.amazonaws\.com$/);
+        assert.deepEqual(kubeconfig.users[0].user.exec.args.slice(0, 2), ["eks", "get-token"]);
+    });
+
+    it("routes component method calls to the mocks (eks:index:Cluster/getKubeconfig)", async () => {
+        const eks = await import("@pulumi/eks");
+        let kubeconfig: string | undefined;
+        await runComponent(() => {
+            const cluster = new eks.Cluster("c", { skipDefaultNodeGroup: true });
+            cluster.getKubeconfig({ profileName: "byoc" }).apply((k) => (kubeconfig = k.result));
+        });
+        assert.equal(JSON.parse(kubeconfig!).kind, "Config");
+    });
+
+    it("refuses a world-open management CIDR and an empty list for a public endpoint", async () => {
+        const base = { clusterName: "c", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 } };
+        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/0"], privateEndpointOnly: false })), /managementCidrs contains 0\.0\.0\.0\/0/);
+        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: [], privateEndpointOnly: false })), /managementCidrs is empty/);
+    });
+
+    it("declares the management flow from its own arguments", () => {
+        const flow = (s: Stack) => s.outputs.networkFlows.find((f: any) => f.flow === "Management → EKS API");
+        assert.deepEqual({ ...flow(dev), component: undefined }, { flow: "Management → EKS API", direction: "inbound", exposure: "public", restrictedBy: "publicAccessCidrs = 203.0.113.0/28, 198.51.100.16/28", component: undefined });
+        assert.equal(flow(prod).exposure, "private");
+    });
+});
