@@ -27,9 +27,19 @@ function fromBigInt(value: bigint, kind: Cidr["kind"]): string {
     return ipaddr.fromByteArray(bytes).toString();
 }
 
-/** Parses a CIDR, or returns undefined when it is not one. Host bits must be zero ("10.0.0.1/16" is rejected). */
+// ipaddr.js also accepts inet_aton forms ("10.20/16", "0xa.0.0.0/8", "010.0.0.0/8" which is octal 8.0.0.0)
+// and IPv6 zone ids; AWS accepts none of them, and a stack file is copied verbatim into AWS inputs.
+const octet = "(?:25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const dottedQuad = `${octet}(?:\\.${octet}){3}`;
+const strictIpv4 = new RegExp(`^${dottedQuad}/(?:3[0-2]|[12]?\\d)$`);
+const strictIpv6 = new RegExp(`^[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(?:${dottedQuad})?/(?:12[0-8]|1[01]\\d|[1-9]?\\d)$`);
+
+/**
+ * Parses a CIDR in the notation AWS accepts (dotted-quad IPv4, plain IPv6, decimal prefix), or returns undefined
+ * when it is not one. Host bits must be zero ("10.0.0.1/16" is rejected).
+ */
 export function parseCidr(text: string): Cidr | undefined {
-    if (typeof text !== "string" || !ipaddr.isValidCIDR(text)) return undefined;
+    if (typeof text !== "string" || !(strictIpv4.test(text) || strictIpv6.test(text)) || !ipaddr.isValidCIDR(text)) return undefined;
     const [addr, prefix] = ipaddr.parseCIDR(text);
     const kind = addr.kind() as Cidr["kind"];
     const total = bits(kind);
@@ -37,6 +47,19 @@ export function parseCidr(text: string): Cidr | undefined {
     const start = toBigInt(addr.toByteArray());
     if (start % size !== 0n) return undefined;
     return { text: `${fromBigInt(start, kind)}/${prefix}`, kind, prefix, start, size };
+}
+
+/** Why `text` is not a CIDR, in words for a person; undefined when it is one. */
+export function cidrProblem(text: string): string | undefined {
+    if (parseCidr(text) !== undefined) return undefined;
+    if (typeof text === "string" && (strictIpv4.test(text) || strictIpv6.test(text)) && ipaddr.isValidCIDR(text)) {
+        const [addr, prefix] = ipaddr.parseCIDR(text);
+        const kind = addr.kind() as Cidr["kind"];
+        const size = 1n << BigInt(bits(kind) - prefix);
+        const start = toBigInt(addr.toByteArray());
+        return `has host bits set: use the network address ${fromBigInt(start - (start % size), kind)}/${prefix}`;
+    }
+    return "is not a CIDR: use an address and prefix with the host bits zero, such as 203.0.113.0/24";
 }
 
 export function isCidr(text: string): boolean {
@@ -61,7 +84,7 @@ export function contains(outer: Cidr, inner: Cidr): boolean {
 export function subnet(parent: Cidr, newPrefix: number, index: number): Cidr {
     const size = 1n << BigInt(bits(parent.kind) - newPrefix);
     const start = parent.start + size * BigInt(index);
-    if (newPrefix < parent.prefix || start + size > parent.start + parent.size) {
+    if (newPrefix < parent.prefix || newPrefix > bits(parent.kind) || index < 0 || start + size > parent.start + parent.size) {
         throw new RangeError(`block ${index} of /${newPrefix} does not fit in ${parent.text}`);
     }
     return { text: `${fromBigInt(start, parent.kind)}/${newPrefix}`, kind: parent.kind, prefix: newPrefix, start, size };

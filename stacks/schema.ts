@@ -1,12 +1,15 @@
 // The stack configuration contract (DESIGN.md §3) as zod schemas, plus the cross-field rules a schema of one
 // field cannot express. `parseStackConfig` never throws on bad input: it returns every problem at once.
 import { z } from "zod";
-import { isCidr, isWorldOpen, overlaps, parseCidr } from "./cidr";
+import { cidrProblem, isWorldOpen, overlaps, parseCidr } from "./cidr";
 import { Baseline, baselines, Environment } from "./baselines";
 
-const cidr = z.string({ error: "must be a CIDR string such as 203.0.113.0/24" }).refine(isCidr, {
-    message: "is not a CIDR: use an address and prefix with the host bits zero, such as 203.0.113.0/24",
+const cidr = z.string({ error: "must be a CIDR string such as 203.0.113.0/24" }).superRefine((v, ctx) => {
+    const problem = cidrProblem(v);
+    if (problem) ctx.addIssue({ code: "custom", message: problem, input: v });
 });
+const regionPattern = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const email = (what: string) => z.string({ error: `must be ${what}` }).email({ message: `must be ${what}` });
 const dnsLabel = z
     .string({ error: "must be a string" })
     .regex(/^[a-z0-9](?:[a-z0-9-]{1,18})[a-z0-9]$/, {
@@ -17,11 +20,13 @@ const domain = z
     .regex(/^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, {
         message: "must be a lowercase DNS domain such as byoc.example.com",
     });
-const arn = (service: string, resource: RegExp, example: string) =>
+/** `scoped`: the ARN names a region and an account (SQS); otherwise both are empty (S3 buckets are global). */
+const arn = (service: string, resource: RegExp, example: string, scoped: boolean) =>
     z.string({ error: `must be an ARN such as ${example}` }).refine(
         (v) => {
             const m = /^arn:aws[a-z-]*:([a-z0-9-]+):([a-z0-9-]*):(\d{12})?:(.+)$/.exec(v);
-            return m !== null && m[1] === service && resource.test(m[4]);
+            if (m === null || m[1] !== service || !resource.test(m[4])) return false;
+            return scoped ? regionPattern.test(m[2]) && m[3] !== undefined : m[2] === "" && m[3] === undefined;
         },
         { message: `must be an ARN such as ${example}` },
     );
@@ -29,39 +34,77 @@ const arn = (service: string, resource: RegExp, example: string) =>
 export const endpointKinds = ["kubernetes-api", "clickhouse-system", "metrics"] as const;
 export type EndpointKind = (typeof endpointKinds)[number];
 
+/**
+ * One PEM "CERTIFICATE REQUEST" block and nothing else, whose body is base64 of a single DER SEQUENCE of the
+ * declared length: catches truncated or mangled copy-pastes here instead of at signing time.
+ */
+export function isCsrPem(text: string): boolean {
+    const m = /^-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----\r?\n([A-Za-z0-9+/=\s]+?)\r?\n?-----END (?:NEW )?CERTIFICATE REQUEST-----$/.exec(text.trim());
+    if (!m) return false;
+    const body = m[1].replace(/\s+/g, "");
+    if (body.length === 0 || body.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) return false;
+    const der = Buffer.from(body, "base64");
+    if (der.length < 2 || der[0] !== 0x30) return false;
+    let length = der[1];
+    let header = 2;
+    if (length & 0x80) {
+        const n = length & 0x7f;
+        if (n === 0 || n > 4 || der.length < 2 + n) return false;
+        length = 0;
+        for (let i = 0; i < n; i++) length = length * 256 + der[2 + i];
+        header += n;
+    }
+    return header + length === der.length;
+}
+
 const grant = z
     .object({
-        id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, { message: "must be a lowercase id (a–z, 0–9, '-'), at most 41 characters" }),
-        engineer: z.string().email({ message: "must be the engineer's e-mail address" }),
-        csrPem: z.string().refine((v) => /-----BEGIN CERTIFICATE REQUEST-----[\s\S]+-----END CERTIFICATE REQUEST-----/.test(v), {
-            message: "must be a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)",
+        id: z
+            .string({ error: "must be a lowercase id (a–z, 0–9, '-'), at most 41 characters" })
+            .regex(/^[a-z0-9][a-z0-9-]{0,40}$/, { message: "must be a lowercase id (a–z, 0–9, '-'), at most 41 characters" }),
+        engineer: email("the engineer's e-mail address"),
+        csrPem: z.string({ error: "must be a PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----)" }).refine(isCsrPem, {
+            message: "must be one PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST----- … -----END CERTIFICATE REQUEST-----) with an intact base64 body",
         }),
-        reason: z.string().min(3, { message: "must say why access is needed (at least 3 characters)" }),
-        approvedBy: z.string().email({ message: "must be the approver's e-mail address" }),
+        reason: z.string({ error: "must say why access is needed" }).min(3, { message: "must say why access is needed (at least 3 characters)" }),
+        approvedBy: email("the approver's e-mail address"),
         notAfter: z.iso.datetime({ offset: true, message: "must be an ISO-8601 date-time such as 2026-11-25T18:00:00Z" }),
     })
     .strict();
 
 /** One schema per top-level key, so a broken section never hides the problems of another. */
 export const sections = {
-    region: z.string({ error: "is required: the AWS region, such as us-east-1" }).regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, {
+    region: z.string({ error: "must be an AWS region such as us-east-1" }).regex(regionPattern, {
         message: "must be an AWS region such as us-east-1",
     }),
     environment: z.enum(["dev", "prod"], { error: 'must be "dev" or "prod"' }),
-    customer: z.object({ id: dnsLabel, name: z.string().min(1).max(100).optional() }).strict(),
+    customer: z
+        .object({
+            id: dnsLabel,
+            name: z
+                .string({ error: "must be the customer's display name (1–100 characters)" })
+                .min(1, { message: "must be the customer's display name (1–100 characters)" })
+                .max(100, { message: "must be the customer's display name (1–100 characters)" })
+                .optional(),
+        })
+        .strict(),
     network: z
         .object({
             vpcCidr: cidr,
-            azCount: z.number().int().min(2, { message: "must be 2 or 3" }).max(3, { message: "must be 2 or 3" }).optional(),
+            azCount: z.number({ error: "must be 2 or 3" }).int({ message: "must be 2 or 3" }).min(2, { message: "must be 2 or 3" }).max(3, { message: "must be 2 or 3" }).optional(),
             natGateways: z.enum(["single", "perAz"], { error: 'must be "single" or "perAz"' }).optional(),
             peering: z
                 .array(
                     z
                         .object({
-                            vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, { message: "must be a VPC id such as vpc-0a1b2c3d4e5f67890" }),
+                            vpcId: z.string({ error: "must be a VPC id such as vpc-0a1b2c3d4e5f67890" }).regex(/^vpc-[0-9a-f]{8,17}$/, { message: "must be a VPC id such as vpc-0a1b2c3d4e5f67890" }),
                             cidr,
-                            ownerId: z.string().regex(/^\d{12}$/, { message: "must be a 12-digit AWS account id" }).optional(),
-                            region: z.string().regex(/^[a-z]{2}(-gov)?-[a-z]+-\d$/, { message: "must be an AWS region such as us-east-1" }).optional(),
+                            // A number would lose leading zeros of account ids such as 012345678901, so the id is a quoted string.
+                            ownerId: z
+                                .string({ error: 'must be a 12-digit AWS account id as a quoted string, such as "444455556666"' })
+                                .regex(/^\d{12}$/, { message: "must be a 12-digit AWS account id" })
+                                .optional(),
+                            region: z.string({ error: "must be an AWS region such as us-east-1" }).regex(regionPattern, { message: "must be an AWS region such as us-east-1" }).optional(),
                         })
                         .strict(),
                 )
@@ -71,7 +114,7 @@ export const sections = {
     controlPlane: z
         .object({
             managementCidrs: z.array(cidr).min(1, { message: "must list at least one management CIDR" }),
-            privateEndpointOnly: z.boolean().optional(),
+            privateEndpointOnly: z.boolean({ error: "must be true or false" }).optional(),
         })
         .strict(),
     ingress: z
@@ -79,18 +122,18 @@ export const sections = {
             mode: z.enum(["public", "private"], { error: 'must be "public" or "private"' }),
             ipAllowList: z.array(cidr).min(1, { message: "must list at least one CIDR: the IP filter is mandatory" }),
             domain,
-            acmeEmail: z.string().email({ message: "must be an e-mail address for Let's Encrypt notices" }),
+            acmeEmail: email("an e-mail address for Let's Encrypt notices"),
             acmeServer: z.enum(["staging", "production"], { error: 'must be "staging" or "production"' }).optional(),
         })
         .strict(),
     tailscale: z
         .object({
-            tailnet: z.string().min(1, { message: "must name the tailnet, such as example.com or example.github" }),
+            tailnet: z.string({ error: "must name the tailnet, such as example.com or example.github" }).min(1, { message: "must name the tailnet, such as example.com or example.github" }),
             domain,
             tags: z
-                .array(z.string().regex(/^tag:[a-z0-9][a-z0-9-]*$/, { message: 'must be a Tailscale tag such as "tag:byoc-dataplane"' }))
+                .array(z.string({ error: 'must be a Tailscale tag such as "tag:byoc-dataplane"' }).regex(/^tag:[a-z0-9][a-z0-9-]*$/, { message: 'must be a Tailscale tag such as "tag:byoc-dataplane"' }))
                 .min(1, { message: "must list at least one tag: auth keys are always tagged" }),
-            oncallGroup: z.string().regex(/^group:[a-z0-9][a-z0-9._-]*$/, { message: 'must be a Tailscale group such as "group:byoc-oncall"' }),
+            oncallGroup: z.string({ error: 'must be a Tailscale group such as "group:byoc-oncall"' }).regex(/^group:[a-z0-9][a-z0-9._-]*$/, { message: 'must be a Tailscale group such as "group:byoc-oncall"' }),
             endpoints: z
                 .array(z.enum(endpointKinds, { error: `must be one of ${endpointKinds.join(", ")}` }))
                 .min(1, { message: "must list at least one endpoint" }),
@@ -98,15 +141,19 @@ export const sections = {
         .strict(),
     telemetry: z
         .object({
-            billingBucketArn: arn("s3", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, "arn:aws:s3:::provider-billing"),
-            stateQueueArn: arn("sqs", /^[A-Za-z0-9_-]{1,80}(\.fifo)?$/, "arn:aws:sqs:us-east-1:111122223333:byoc-state"),
+            billingBucketArn: arn("s3", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/, "arn:aws:s3:::provider-billing (an S3 bucket, no region or account)", false),
+            stateQueueArn: arn("sqs", /^[A-Za-z0-9_-]{1,80}(\.fifo)?$/, "arn:aws:sqs:us-east-1:111122223333:byoc-state (an SQS queue with region and account)", true),
             alertWebhookUrl: z.url({ protocol: /^https$/, message: "must be an https:// URL" }),
         })
         .strict(),
     access: z
         .object({
-            maxCertificateHours: z.number().int().min(1, { message: "must be at least 1 hour" }).optional(),
-            approvers: z.array(z.string().email({ message: "must be an e-mail address" })).optional(),
+            maxCertificateHours: z
+                .number({ error: "must be a whole number of hours" })
+                .int({ message: "must be a whole number of hours" })
+                .min(1, { message: "must be at least 1 hour" })
+                .optional(),
+            approvers: z.array(email("an e-mail address")).optional(),
             grants: z.array(grant).optional(),
         })
         .strict(),
@@ -151,15 +198,53 @@ function valueAt(root: unknown, path: PropertyKey[]): unknown {
     return path.reduce<unknown>((v, p) => (v !== null && typeof v === "object" ? (v as Record<PropertyKey, unknown>)[p] : undefined), root);
 }
 
-/** Allowed keys of the object schema at `path`, for "unknown key" messages. */
-function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
+/** The schema at `path` inside `schema`, optional/array wrappers followed. */
+function schemaAt(schema: z.ZodType, path: PropertyKey[]): any {
     let s: any = schema;
     for (const p of path) {
         while (s?.unwrap && !(s instanceof z.ZodObject) && !(s instanceof z.ZodArray)) s = s.unwrap();
         s = typeof p === "number" ? s?.element : s?.shape?.[p as string];
     }
-    while (s?.unwrap && !(s instanceof z.ZodObject)) s = s.unwrap();
+    while (s?.unwrap && !(s instanceof z.ZodObject) && !(s instanceof z.ZodArray)) s = s.unwrap();
+    return s;
+}
+
+/** Allowed keys of the object schema at `path`, for "unknown key" messages. */
+function allowedKeys(schema: z.ZodType, path: PropertyKey[]): string[] {
+    const s = schemaAt(schema, path);
     return s?.shape ? Object.keys(s.shape) : [];
+}
+
+/** "a map with keys vpcCidr, azCount?, …" for the object schema at `path`; optional keys end in "?". */
+function describeMap(schema: z.ZodType, path: PropertyKey[]): string {
+    const s = schemaAt(schema, path);
+    if (!s?.shape) return "a map";
+    const keys = Object.entries(s.shape as Record<string, z.ZodType>).map(([k, v]) => (v.safeParse(undefined).success ? `${k}?` : k));
+    return `a map with keys ${keys.join(", ")}`;
+}
+
+/** zod's default type message ("Invalid input: expected object, received string") in the words of this contract. */
+function typeMessage(schema: z.ZodType, issue: z.core.$ZodIssue): string {
+    if (issue.code !== "invalid_type" || !issue.message.startsWith("Invalid input")) return issue.message;
+    switch (issue.expected) {
+        case "object":
+            return `must be ${describeMap(schema, issue.path)}`;
+        case "array":
+            return "must be a list (a YAML sequence of '- item' lines)";
+        case "boolean":
+            return "must be true or false";
+        case "number":
+            return "must be a number";
+        default:
+            return `must be a ${issue.expected}`;
+    }
+}
+
+/** What a missing top-level key must hold. */
+function describeSection(section: keyof typeof sections): string {
+    if (section === "region") return "the AWS region, such as us-east-1";
+    if (section === "environment") return '"dev" or "prod"';
+    return describeMap(sections[section], []);
 }
 
 /**
@@ -183,7 +268,7 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
     for (const [section, schema] of Object.entries(sections) as [keyof Sections, z.ZodType][]) {
         const value = raw[keyOf(section)];
         if (value === undefined) {
-            if (required.has(section)) add(keyOf(section), undefined, "is required");
+            if (required.has(section)) add(keyOf(section), undefined, `is required: ${describeSection(section)}`);
             continue;
         }
         const result = schema.safeParse(value);
@@ -200,7 +285,8 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
                 continue;
             }
             const v = valueAt(value, issue.path);
-            add(pathText(section, issue.path), v, v === undefined ? `is required: ${issue.message}` : issue.message);
+            const message = typeMessage(schema, issue);
+            add(pathText(section, issue.path), v, v === undefined ? `is required: ${message}` : message);
         }
     }
 
@@ -221,6 +307,11 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
         }
         (network.peering ?? []).forEach((p, i) => {
             const peer = parseCidr(p.cidr)!;
+            // Peering routes go into the IPv4 route tables of an IPv4-only VPC.
+            if (peer.kind !== "ipv4") {
+                add(`byoc:network.peering[${i}].cidr`, p.cidr, "must be an IPv4 CIDR: the VPC and its peering routes are IPv4-only");
+                return;
+            }
             if (overlaps(peer, vpc)) add(`byoc:network.peering[${i}].cidr`, p.cidr, `overlaps the VPC CIDR ${vpc.text}; peered networks must not overlap`);
             (network.peering ?? []).slice(0, i).forEach((q, j) => {
                 if (overlaps(peer, parseCidr(q.cidr)!)) add(`byoc:network.peering[${i}].cidr`, p.cidr, `overlaps byoc:network.peering[${j}].cidr ${q.cidr}`);
@@ -244,19 +335,23 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
         }
     }
     if (tailscale) {
-        const dup = tailscale.endpoints.find((e, i) => tailscale.endpoints.indexOf(e) !== i);
-        if (dup) add("byoc:tailscale.endpoints", tailscale.endpoints, `lists "${dup}" twice; each endpoint gets one tailnet hostname`);
+        tailscale.endpoints.forEach((e, i) => {
+            const first = tailscale.endpoints.indexOf(e);
+            if (first !== i) add(`byoc:tailscale.endpoints[${i}]`, e, `repeats byoc:tailscale.endpoints[${first}]; each endpoint is listed once (it gets one tailnet hostname)`);
+        });
     }
     if (access) {
         if (env && access.maxCertificateHours !== undefined && access.maxCertificateHours > baseline.maxCertificateHours) {
             add("byoc:access.maxCertificateHours", access.maxCertificateHours, `must be at most ${baseline.maxCertificateHours} in ${env}`);
         }
-        const ids = new Set<string>();
+        const ids = new Map<string, number>();
+        // Mail systems treat addresses case-insensitively, so "Lead@example.com" approving "lead@example.com" is self-approval.
+        const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
         (access.grants ?? []).forEach((g, i) => {
-            if (ids.has(g.id)) add(`byoc:access.grants[${i}].id`, g.id, "is used by another grant; grant ids are unique");
-            ids.add(g.id);
-            if (g.approvedBy === g.engineer) add(`byoc:access.grants[${i}].approvedBy`, g.approvedBy, "must not be the engineer who requested access");
-            if (access.approvers && access.approvers.length > 0 && !access.approvers.includes(g.approvedBy)) {
+            if (ids.has(g.id)) add(`byoc:access.grants[${i}].id`, g.id, `is already used by byoc:access.grants[${ids.get(g.id)}]; grant ids are unique`);
+            else ids.set(g.id, i);
+            if (same(g.approvedBy, g.engineer)) add(`byoc:access.grants[${i}].approvedBy`, g.approvedBy, "must not be the engineer who requested access");
+            else if (access.approvers && access.approvers.length > 0 && !access.approvers.some((a) => same(a, g.approvedBy))) {
                 add(`byoc:access.grants[${i}].approvedBy`, g.approvedBy, `is not a designated approver (${access.approvers.join(", ")})`);
             }
         });
