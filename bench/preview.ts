@@ -1,6 +1,6 @@
 // Benchmark: `npm run preview -- prod` against merely loading the @pulumi/* packages the preview uses, in one
 // run, alternating the two so machine noise hits both alike. Prints medians and the ratio (target ≤ 1.5×).
-//   node --require esbuild-register bench/preview.ts [runs]
+//   npm run bench (or: node --require ./cli/register.js bench/preview.ts) [runs]
 import { spawnSync } from "child_process";
 import * as path from "path";
 
@@ -21,10 +21,10 @@ function time(args: string[]): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const load: number[] = [];
 const preview: number[] = [];
-time(["--require", "esbuild-register", "cli/preview.ts", "prod"]); // warm the OS file cache once
+time(["--require", "./cli/register.js", "cli/preview.ts", "prod"]); // warm the OS file cache once
 for (let i = 0; i < runs; i++) {
     load.push(time(["-e", loadOnly]));
-    preview.push(time(["--require", "esbuild-register", "cli/preview.ts", "prod"]));
+    preview.push(time(["--require", "./cli/register.js", "cli/preview.ts", "prod"]));
 }
 const l = median(load);
 const p = median(preview);

@@ -3,4 +3,5 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ByocMocks } from "../preview/mocks";
 
+process.setSourceMapsEnabled(true); // readable stack traces in failing specs
 pulumi.runtime.setMocks(new ByocMocks(), "byoc", "test", false);
