@@ -72,7 +72,9 @@ class RecordingMonitor extends MockMonitor {
             }
             const result = await this.mocks.newResource({ type, name, inputs, provider: req.getProvider(), custom, id: req.getImportid() });
             const propertyDependencies: Record<string, string[]> = {};
-            for (const [key, deps] of req.getPropertydependenciesMap().entries()) propertyDependencies[key] = deps.getUrnsList();
+            for (const [key, deps] of req.getPropertydependenciesMap().entries()) {
+                if (deps.getUrnsList().length > 0) propertyDependencies[key] = deps.getUrnsList();
+            }
             this.recorded.set(urn, {
                 urn,
                 type,
