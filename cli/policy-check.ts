@@ -76,13 +76,14 @@ export function checkFile(file: string, opts: PolicyCheckOptions = {}): PolicyCh
 }
 
 function toJson(r: PolicyCheckResult) {
+    const { environment: _env, ...report } = r.report;
     return {
         file: r.file,
         format: r.format,
         environment: r.environment,
         environmentSource: r.environmentSource,
         config: path.relative(process.cwd(), r.config) || r.config,
-        ...r.report,
+        ...report,
     };
 }
 

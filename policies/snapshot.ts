@@ -14,7 +14,7 @@
  */
 import * as fs from "fs";
 import type { Environment, PolicyResource } from "./engine";
-import { UNKNOWN_OBJECT, urnName, urnType } from "./rules/util";
+import { UNKNOWN_OBJECT, urnName } from "./rules/util";
 
 export type SnapshotFormat = "stack-export" | "checkpoint" | "preview";
 
@@ -124,11 +124,10 @@ function toResource(r: unknown, inputs: unknown, outputs: unknown, secretsProvid
     const urn = typeof r.urn === "string" ? r.urn : undefined;
     const res: PolicyResource = {
         urn: urn as string,
-        type: r.type ?? (urn ? urnType(urn) : undefined),
+        type: r.type, // a missing type is reported by the engine, never guessed from the URN
         name: urn ? urnName(urn) : "",
         props: props as Record<string, any>,
     };
-    if (typeof r.type !== "string" && urn && !("type" in r)) res.type = undefined as unknown as string; // report, don't guess
     if (typeof r.parent === "string") res.parent = r.parent;
     if (r.dependencies !== undefined) res.dependencies = r.dependencies;
     if (isObject(r.propertyDependencies)) {
