@@ -54,6 +54,7 @@ function newUrn(parent: string, type: string, name: string): string {
 class RecordingMonitor extends MockMonitor {
     readonly recorded = new Map<string, RecordedResource>();
     readonly duplicates: string[] = [];
+    private readonly seen = new Set<string>();
 
     constructor(readonly byocMocks: ByocMocks) {
         super(byocMocks);
@@ -66,10 +67,12 @@ class RecordingMonitor extends MockMonitor {
             const custom: boolean = req.getCustom();
             const inputs = rpc.deserializeProperties(req.getObject());
             const urn = newUrn(req.getParent(), type, name);
-            if (this.recorded.has(urn)) {
+            // Checked and claimed before the first await: registrations interleave.
+            if (this.seen.has(urn)) {
                 this.duplicates.push(urn);
                 throw new Error(`Duplicate resource URN '${urn}'; try giving it a unique name`);
             }
+            this.seen.add(urn);
             const result = await this.mocks.newResource({ type, name, inputs, provider: req.getProvider(), custom, id: req.getImportid() });
             const propertyDependencies: Record<string, string[]> = {};
             for (const [key, deps] of req.getPropertydependenciesMap().entries()) {
