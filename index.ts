@@ -7,6 +7,8 @@ import { registerStackConventions } from "./components/conventions";
 import { NetworkFlow, ResolvedFlow } from "./components/flows";
 import { DataPlaneNetwork } from "./components/DataPlaneNetwork";
 import { DataPlaneCluster } from "./components/DataPlaneCluster";
+import { TelemetryOutbound } from "./components/TelemetryOutbound";
+import { IngressGateway } from "./components/IngressGateway";
 
 function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date()) {
     registerStackConventions({ customer: config.customer.id, environment: config.environment });
@@ -34,11 +36,38 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
     flows.push(...cluster.flows);
     const k8s = { providers: [cluster.provider] };
 
-    // [ingress] IngressGateway is composed here.
+    // [ingress] Client queries: Istio behind an NLB, cert-manager TLS, the IP allow list on the NLB and at the gateway.
+    const ingress = new IngressGateway(name, {
+        customer: config.customer.id,
+        environment: config.environment,
+        mode: config.ingress.mode,
+        ipAllowList: config.ingress.ipAllowList,
+        peeredCidrs: config.network.peering.map((p) => p.cidr),
+        domain: config.ingress.domain,
+        acmeEmail: config.ingress.acmeEmail,
+        acmeServer: config.ingress.acmeServer,
+        clusterName: cluster.clusterName,
+        vpcId: network.vpcId,
+        region: config.region,
+    }, k8s);
+    flows.push(...ingress.flows);
 
     // [tailnet] TailnetEndpoint (one per byoc:tailscale.endpoints entry) and TroubleshootingAccess are composed here.
 
-    // [telemetry] TelemetryOutbound is composed here.
+    // [telemetry] Billing → provider S3, state → provider SQS, alerts → provider webhook; metrics and logs stay in the VPC.
+    const telemetry = new TelemetryOutbound(name, {
+        customerId: config.customer.id,
+        environment: config.environment,
+        region: config.region,
+        clusterName: cluster.clusterName,
+        vpcCidr: config.network.vpcCidr,
+        s3EndpointId: network.s3EndpointId,
+        billingBucketArn: config.telemetry.billingBucketArn,
+        stateQueueArn: config.telemetry.stateQueueArn,
+        alertWebhookUrl: config.telemetry.alertWebhookUrl,
+        metricsRetentionDays: config.baseline.logRetentionDays,
+    }, k8s);
+    flows.push(...telemetry.flows);
 
     void k8s;
     void now;
@@ -55,6 +84,18 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         clusterName: cluster.clusterName,
         clusterEndpointAccess: cluster.endpointAccess,
         kubeconfig: cluster.kubeconfig,
+        ingressHostname: ingress.hostname,
+        ingressScheme: ingress.scheme,
+        ingressAllowList: ingress.allowList,
+        ingressLoadBalancerHostname: ingress.loadBalancerHostname,
+        ingressNameServers: ingress.nameServers,
+        telemetryNamespace: telemetry.namespace,
+        telemetryStorageClass: telemetry.storageClassName,
+        telemetryThanosBucket: telemetry.thanosBucketName,
+        telemetryBillingRoleArn: telemetry.billingRoleArn,
+        telemetryStateExporterRoleArn: telemetry.stateExporterRoleArn,
+        telemetryStateQueueUrl: telemetry.stateQueueUrl,
+        telemetryBillingSidecar: telemetry.billingSidecar,
         networkFlows: resolveFlows(flows),
     };
 }

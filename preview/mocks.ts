@@ -82,6 +82,42 @@ const resourceMocks: Record<string, ResourceMock> = {
     }),
     "tls:index/selfSignedCert:SelfSignedCert": ({ name, inputs }) => certState(name, inputs),
     "tls:index/locallySignedCert:LocallySignedCert": ({ name, inputs }) => certState(name, inputs),
+    // [ingress] IAM inline policies, Pod Identity associations, the Route53 zone/record, Helm releases and the
+    // NLB hostname the AWS Load Balancer Controller writes into a LoadBalancer Service's status.
+    "aws:iam/rolePolicy:RolePolicy": ({ name, inputs }) => ({ id: `${inputs.role ?? name}:${inputs.name ?? `${name}-${hex(name, 7)}`}`, state: { name: inputs.name ?? `${name}-${hex(name, 7)}` } }),
+    "aws:eks/podIdentityAssociation:PodIdentityAssociation": ({ name, inputs }, r) => {
+        const id = `a-${hex(name, 17)}`;
+        return { id: `${inputs.clusterName},${id}`, state: { associationId: id, associationArn: arn("eks", r, `podidentityassociation/${inputs.clusterName}/${id}`) } };
+    },
+    "aws:route53/zone:Zone": ({ name, inputs }) => {
+        const zoneId = `Z${hex(name, 20).toUpperCase()}`;
+        const n = octet(name);
+        return {
+            id: zoneId,
+            state: {
+                zoneId,
+                arn: `arn:aws:route53:::hostedzone/${zoneId}`,
+                nameServers: [`ns-${n}.awsdns-${n % 64}.com`, `ns-${n + 512}.awsdns-${n % 64}.net`, `ns-${n + 1024}.awsdns-${n % 64}.org`, `ns-${n + 1536}.awsdns-${n % 64}.co.uk`],
+                primaryNameServer: `ns-${n}.awsdns-${n % 64}.com`,
+                forceDestroy: inputs.forceDestroy ?? false,
+            },
+        };
+    },
+    "aws:route53/record:Record": ({ inputs }) => ({ id: `${inputs.zoneId}_${inputs.name}_${inputs.type}`, state: { fqdn: String(inputs.name) } }),
+    "kubernetes:helm.sh/v3:Release": ({ name, inputs }) => {
+        const release = inputs.name ?? `${name}-${hex(name, 8)}`;
+        return {
+            id: `${inputs.namespace ?? "default"}/${release}`,
+            state: { name: release, status: { name: release, namespace: inputs.namespace ?? "default", chart: inputs.chart, version: inputs.version, appVersion: inputs.version, status: "deployed", revision: 1 } },
+        };
+    },
+    "kubernetes:core/v1:Service": ({ name, inputs }, r) => {
+        if (inputs.spec?.type !== "LoadBalancer") return {};
+        const ns = String(inputs.metadata?.namespace ?? "default").slice(0, 8);
+        const svc = String(inputs.metadata?.name ?? name).slice(0, 8);
+        const hostname = `k8s-${ns}-${svc}-${hex(name, 10)}-${hex(name + "nlb", 16)}.elb.${r}.amazonaws.com`;
+        return { state: { status: { loadBalancer: { ingress: [{ hostname }] } } } };
+    },
     "tailscale:index/tailnetKey:TailnetKey": ({ name }) => ({ id: hex(name, 16), state: { key: `tskey-auth-${hex(name, 12)}-${hex(name + "s", 30)}` } }),
 };
 

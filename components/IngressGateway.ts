@@ -1,0 +1,212 @@
+// Client query ingress: an Istio ingress gateway behind an AWS NLB (AWS Load Balancer Controller), TLS terminated
+// at Istio with a Let's Encrypt wildcard certificate from cert-manager, and the IP allow list enforced twice: on
+// the NLB (loadBalancerSourceRanges → its security group) and at the gateway (AuthorizationPolicy).
+// `public` mode is an internet-facing NLB; `private` an internal one reached over VPC peering.
+//
+// The object specs come from components/render/ingress.ts; this file wires them to the engine, adds the AWS
+// side (Pod Identity roles, the Route53 zone for DNS-01 and the client hostname) and the ordering between them.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import { ByocComponent, roleTags } from "./conventions";
+import { NetworkFlow } from "./flows";
+import * as r from "./render/ingress";
+
+export interface IngressGatewayArgs {
+    /** byoc:customer.id and byoc:environment: tags on what the Load Balancer Controller creates outside Pulumi. */
+    customer: string;
+    environment: "dev" | "prod";
+    mode: r.IngressMode;
+    /** The client CIDRs; never empty. Plain values: the exposure is decided (and checked) at construction. */
+    ipAllowList: string[];
+    /** CIDRs of the peered customer VPCs; added to the source ranges in private mode. */
+    peeredCidrs?: string[];
+    domain: string;
+    acmeEmail: string;
+    acmeServer: r.AcmeServer;
+    clusterName: pulumi.Input<string>;
+    vpcId: pulumi.Input<string>;
+    region: string;
+    /** First label of the client hostname (`<hostLabel>.<domain>`); default "clickhouse". */
+    hostLabel?: string;
+    clickhouse?: r.ClickHouseTarget;
+    /** Gateway pods (HPA bounds); defaults by environment. */
+    gatewayReplicas?: { min: number; max: number };
+}
+
+const DEFAULTS = {
+    dev: { gateway: { min: 2, max: 4 }, controllers: 1 },
+    prod: { gateway: { min: 3, max: 10 }, controllers: 2 },
+};
+
+export class IngressGateway extends ByocComponent {
+    /** The name clients use (`clickhouse.<domain>`), public or private by mode. */
+    readonly hostname: pulumi.Output<string>;
+    readonly scheme: "internet-facing" | "internal";
+    /** loadBalancerSourceRanges and remoteIpBlocks: the allow list, plus the peered CIDRs in private mode. */
+    readonly allowList: string[];
+    /** The NLB's DNS name, as the controller reports it in the Service status. */
+    readonly loadBalancerHostname: pulumi.Output<string>;
+    readonly zoneId: pulumi.Output<string>;
+    /** Name servers of the `<domain>` zone: the parent zone must delegate to them (DNS-01 and the client name need it). */
+    readonly nameServers: pulumi.Output<string[]>;
+    readonly flows: NetworkFlow[];
+
+    constructor(name: string, args: IngressGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("IngressGateway", name, r.ROLE, opts);
+        const settings: r.IngressSettings = {
+            environment: args.environment,
+            mode: args.mode,
+            ipAllowList: args.ipAllowList,
+            peeredCidrs: args.peeredCidrs ?? [],
+            domain: args.domain,
+            acmeEmail: args.acmeEmail,
+            acmeServer: args.acmeServer,
+        };
+        const problems = r.settingsProblems(settings);
+        if (problems.length > 0) {
+            const lines = problems.map((p) => `  ${p.arg} = ${JSON.stringify(p.value)}: ${p.message}`);
+            throw new pulumi.ResourceError(`IngressGateway ${name}: invalid arguments:\n${lines.join("\n")}`, this);
+        }
+        const defaults = DEFAULTS[args.environment];
+        const replicas = args.gatewayReplicas ?? defaults.gateway;
+        const sourceRanges = r.effectiveAllowList(settings);
+        const parent = { parent: this };
+        const after = (...deps: pulumi.Resource[]): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: deps });
+
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        const partition = aws.getPartitionOutput({}, parent).partition;
+
+        const [istioNs, gatewayNs, certManagerNs] = r.namespaces().map(
+            (ns) => new k8s.core.v1.Namespace(`${name}-${ns.metadata!.name}`, ns, parent),
+        );
+
+        // --- AWS Load Balancer Controller: turns the gateway Service into an NLB.
+        const lbcRole = this.podIdentityRole(`${name}-lbc`, args.clusterName, r.NS.loadBalancerController, r.LBC_SERVICE_ACCOUNT, account,
+            pulumi.all([partition, account, args.clusterName, args.vpcId]).apply(([p, acct, cluster, vpcId]) =>
+                JSON.stringify(r.loadBalancerControllerPolicy({ partition: p, region: args.region, account: acct, clusterName: cluster, vpcId })),
+            ));
+        const lbc = new k8s.helm.v3.Release(`${name}-lbc`, {
+            name: "aws-load-balancer-controller",
+            namespace: r.NS.loadBalancerController,
+            chart: r.CHARTS.loadBalancerController.chart,
+            version: r.CHARTS.loadBalancerController.version,
+            repositoryOpts: { repo: r.CHARTS.loadBalancerController.repo },
+            values: r.loadBalancerControllerValues({
+                clusterName: args.clusterName,
+                vpcId: args.vpcId,
+                region: args.region,
+                replicas: defaults.controllers,
+                defaultTags: { "byoc:customer": args.customer, "byoc:environment": args.environment },
+            }),
+        }, after(...lbcRole)); // credentials are injected at pod start: the association must exist first
+
+        // --- Istio control plane.
+        const istioBase = new k8s.helm.v3.Release(`${name}-istio-base`, {
+            name: "istio-base",
+            namespace: r.NS.istio,
+            chart: r.CHARTS.istioBase.chart,
+            version: r.CHARTS.istioBase.version,
+            repositoryOpts: { repo: r.CHARTS.istioBase.repo },
+            values: r.istioBaseValues(),
+        }, after(istioNs));
+        const istiod = new k8s.helm.v3.Release(`${name}-istiod`, {
+            name: "istiod",
+            namespace: r.NS.istio,
+            chart: r.CHARTS.istiod.chart,
+            version: r.CHARTS.istiod.version,
+            repositoryOpts: { repo: r.CHARTS.istiod.repo },
+            values: r.istiodValues({ replicas: defaults.controllers }),
+        }, after(istioBase));
+
+        // --- DNS: the zone cert-manager answers DNS-01 challenges in, and where the client hostname lives.
+        const zone = new aws.route53.Zone(`${name}-zone`, {
+            name: args.domain,
+            comment: `ClickHouse ingress of ${args.customer} (${args.environment}): client hostname and ACME DNS-01 challenges`,
+            tags: roleTags(r.ROLE),
+        }, parent);
+
+        // --- cert-manager, with a Route53 role limited to the challenge records of that zone.
+        const certManagerRole = this.podIdentityRole(`${name}-cert-manager`, args.clusterName, r.NS.certManager, r.CERT_MANAGER_SERVICE_ACCOUNT, account,
+            pulumi.all([partition, zone.zoneId]).apply(([p, zoneId]) => JSON.stringify(r.route53SolverPolicy({ partition: p, hostedZoneId: zoneId, domain: args.domain }))));
+        const certManager = new k8s.helm.v3.Release(`${name}-cert-manager`, {
+            name: "cert-manager",
+            namespace: r.NS.certManager,
+            chart: r.CHARTS.certManager.chart,
+            version: r.CHARTS.certManager.version,
+            repositoryOpts: { repo: r.CHARTS.certManager.repo },
+            values: r.certManagerValues({ replicas: defaults.controllers }),
+        }, after(certManagerNs, ...certManagerRole));
+
+        const issuer = r.clusterIssuer({ server: args.acmeServer, email: args.acmeEmail, domain: args.domain, region: args.region, hostedZoneId: zone.zoneId });
+        const clusterIssuer = new k8s.apiextensions.CustomResource(`${name}-issuer`, issuer, after(certManager));
+        new k8s.apiextensions.CustomResource(`${name}-certificate`, r.gatewayCertificate({ domain: args.domain, server: args.acmeServer }), after(certManager, clusterIssuer, gatewayNs));
+
+        // --- The gateway itself, as explicit objects so its exposure is visible to the policy pack.
+        new k8s.core.v1.ServiceAccount(`${name}-gateway`, r.gatewayServiceAccount(), after(gatewayNs));
+        // istiod must be up: its webhook fills in the `auto` image of the gateway pods.
+        const deployment = new k8s.apps.v1.Deployment(`${name}-gateway`, r.gatewayDeployment(replicas) as k8s.apps.v1.DeploymentArgs, after(gatewayNs, istiod));
+        new k8s.policy.v1.PodDisruptionBudget(`${name}-gateway`, r.gatewayPodDisruptionBudget(), after(gatewayNs));
+        new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-gateway`, r.gatewayAutoscaler(replicas) as k8s.autoscaling.v2.HorizontalPodAutoscalerArgs, after(deployment));
+        const service = new k8s.core.v1.Service(`${name}-gateway`, r.gatewayService({
+            mode: args.mode,
+            sourceRanges,
+            lbTags: { "byoc:component": "IngressGateway", "byoc:role": r.ROLE },
+        }) as k8s.core.v1.ServiceArgs, after(gatewayNs, lbc, deployment)); // the controller's webhook must see the Service
+
+        const crdsReady = [istioBase, istiod, gatewayNs];
+        new k8s.apiextensions.CustomResource(`${name}-gateway`, r.istioGateway(args.domain), after(...crdsReady));
+        const hostname = r.hostnameFor(args.domain, args.hostLabel);
+        new k8s.apiextensions.CustomResource(`${name}-clickhouse`, r.clickhouseVirtualService({ hostname, clickhouse: args.clickhouse ?? r.DEFAULT_CLICKHOUSE }), after(...crdsReady));
+        new k8s.apiextensions.CustomResource(`${name}-allow-list`, r.gatewayAuthorizationPolicy(sourceRanges), after(...crdsReady));
+
+        // `*.<domain>` → the NLB. In private mode the name is public but resolves to the internal NLB's private
+        // addresses, reachable only over the peering.
+        const lbHostname = service.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname ?? "");
+        new aws.route53.Record(`${name}-wildcard`, { zoneId: zone.zoneId, name: r.wildcardFor(args.domain), type: "CNAME", ttl: 60, records: [lbHostname] }, parent);
+
+        this.hostname = pulumi.output(hostname);
+        this.scheme = r.schemeFor(args.mode);
+        this.allowList = sourceRanges;
+        this.loadBalancerHostname = lbHostname;
+        this.zoneId = zone.zoneId;
+        this.nameServers = zone.nameServers;
+        this.flows = [{
+            flow: "Client queries → NLB → Istio → ClickHouse",
+            direction: "inbound",
+            exposure: args.mode,
+            restrictedBy: r.ingressFlowRestriction({ mode: args.mode, sourceRanges, peeredCidrs: settings.peeredCidrs, domain: args.domain }),
+            component: "IngressGateway",
+        }];
+        this.registerOutputs({
+            hostname: this.hostname,
+            scheme: this.scheme,
+            allowList: this.allowList,
+            loadBalancerHostname: this.loadBalancerHostname,
+            zoneId: this.zoneId,
+            nameServers: this.nameServers,
+        });
+    }
+
+    /** A role for one service account through EKS Pod Identity, its inline policy and the association. */
+    private podIdentityRole(
+        name: string,
+        clusterName: pulumi.Input<string>,
+        namespace: string,
+        serviceAccount: string,
+        account: pulumi.Output<string>,
+        policy: pulumi.Output<string>,
+    ): pulumi.Resource[] {
+        const parent = { parent: this };
+        const role = new aws.iam.Role(name, {
+            description: `EKS Pod Identity role of ${namespace}/${serviceAccount}`,
+            assumeRolePolicy: pulumi.all([account, clusterName]).apply(([acct, cluster]) =>
+                JSON.stringify(r.podIdentityTrustPolicy({ account: acct, clusterName: cluster, namespace, serviceAccount })),
+            ),
+            tags: roleTags(r.ROLE),
+        }, parent);
+        const rolePolicy = new aws.iam.RolePolicy(name, { role: role.id, policy }, parent);
+        const association = new aws.eks.PodIdentityAssociation(name, { clusterName, namespace, serviceAccount, roleArn: role.arn, tags: roleTags(r.ROLE) }, parent);
+        return [rolePolicy, association];
+    }
+}
