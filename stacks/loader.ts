@@ -44,6 +44,10 @@ export interface StackFile {
 
 /** Reads `Pulumi.<stack>.yaml` from `dir`; a missing file or bad YAML is a StackConfigError, never a crash. */
 export function readStackFile(stack: string, dir = process.cwd()): StackFile {
+    // Pulumi's own stack-name alphabet; anything else ("../x", "a/b") would read a file outside `dir`.
+    if (typeof stack !== "string" || !/^[A-Za-z0-9_.-]+$/.test(stack) || /^\.+$/.test(stack)) {
+        throw new StackConfigError(`Pulumi.${stack}.yaml`, [{ path: "stack", value: stack, message: "is not a stack name: use letters, digits, '-', '_' and '.'" }]);
+    }
     const file = path.join(dir, `Pulumi.${stack}.yaml`);
     let text: string;
     try {
