@@ -45,9 +45,13 @@ type Callback = (err: any, resp?: any) => void;
 const sdkState = state as unknown as { getStore(): Record<string, unknown> };
 const sdkSettings = settings as unknown as { waitForRPCs(): Promise<void> };
 
-/** The engine's URN scheme: a child's type is qualified by its parent's type chain. */
+/**
+ * The engine's URN scheme: a child's type is qualified by its parent's type, except under the root stack
+ * (the SDK's own mock monitor gets that wrong, which would make offline URNs differ from real ones).
+ */
 function newUrn(parent: string, type: string, name: string): string {
-    const qualified = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
+    const parentType = parent ? parent.split("::")[2] : "";
+    const qualified = parentType && parentType !== "pulumi:pulumi:Stack" ? `${parentType}$${type}` : type;
     return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualified}::${name}`;
 }
 
