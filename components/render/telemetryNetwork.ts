@@ -1,0 +1,200 @@
+// NetworkPolicies of the telemetry namespace, as plain data. Every pod in the namespace is default-denied both
+// ways; each workload then gets exactly what it needs: DNS, the EKS Pod Identity agent for AWS credentials, and
+// its one outbound destination (S3, SQS or the alert webhook), plus the scrape traffic Prometheus needs.
+//
+// Trade-off, stated once: a NetworkPolicy selects pods and CIDRs, it cannot name an AWS service. S3 (reached
+// through the gateway endpoint) and SQS answer on public addresses that change, and the webhook's addresses are
+// the provider's. So "its AWS endpoint / the webhook" is TCP 443 to public addresses (private, link-local and
+// CGNAT/tailnet ranges excluded). What each pod can do there is bounded by its IAM role, the S3 endpoint policy
+// and, for Alertmanager, a config that only knows the webhook URL. Pinning S3's prefix-list CIDRs instead would
+// break billing silently whenever AWS adds a range, until the next `pulumi up`.
+import { contains, parseCidr } from "../../stacks/cidr";
+import { selectorLabels } from "../conventions";
+
+type Labels = Record<string, string>;
+interface Port {
+    protocol: "TCP" | "UDP";
+    port?: number;
+}
+interface Peer {
+    podSelector?: { matchLabels?: Labels };
+    namespaceSelector?: { matchLabels?: Labels };
+    ipBlock?: { cidr: string; except?: string[] };
+}
+interface Rule {
+    ports?: Port[];
+    to?: Peer[];
+    from?: Peer[];
+}
+export interface NetworkPolicySpec {
+    podSelector: { matchLabels?: Labels };
+    policyTypes: ("Ingress" | "Egress")[];
+    ingress?: Rule[];
+    egress?: Rule[];
+}
+export interface RenderedNetworkPolicy {
+    /** metadata.name, also the suffix of the Pulumi resource name. */
+    name: string;
+    /** app.kubernetes.io/component of the policy object. */
+    role: string;
+    spec: NetworkPolicySpec;
+}
+
+export interface TelemetryNetworkOptions {
+    vpcCidr: string;
+    /** Namespace of the ClickHouse pods the billing scraper (dev) and the State Exporter read from. */
+    clickhouseNamespace: string;
+    /** Helm release name of kube-prometheus-stack: its operator, kube-state-metrics and jobs carry it as instance. */
+    stackRelease: string;
+    /** Render the standalone billing scraper's policy (dev only). */
+    standaloneBillingScraper: boolean;
+}
+
+/** Ports the telemetry workloads listen on / reach. */
+export const PORTS = {
+    metrics: 8080,
+    clickhouseHttp: 8123,
+    clickhouseMetrics: 9363,
+    prometheus: 9090,
+    thanosGrpc: 10901,
+    alertmanager: 9093,
+    alertmanagerMesh: 9094,
+    operatorWebhook: 10250,
+    podIdentityAgent: 80,
+} as const;
+
+/** The EKS Pod Identity agent's link-local address (a DaemonSet on every node). */
+export const POD_IDENTITY_AGENT = "169.254.170.23/32";
+
+/** Never "the internet": private, loopback, link-local (IMDS) and CGNAT (tailnet) ranges. */
+export const NON_PUBLIC = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "127.0.0.0/8"];
+
+export const WORKLOAD_SELECTORS = {
+    billingScraper: selectorLabels("billing-scraper", "billing-scraper"),
+    stateExporter: selectorLabels("state-exporter", "state-exporter"),
+    prometheus: selectorLabels("prometheus", "prometheus"),
+    alertmanager: selectorLabels("alertmanager", "alertmanager"),
+} as const;
+
+/** ipBlock for "public addresses": 0.0.0.0/0 minus non-public ranges and the VPC (whatever range it uses). */
+export function publicInternet(vpcCidr: string): Peer {
+    const vpc = parseCidr(vpcCidr);
+    if (!vpc || vpc.kind !== "ipv4") throw new Error(`vpcCidr "${vpcCidr}" must be an IPv4 CIDR such as 10.40.0.0/16`);
+    const covered = NON_PUBLIC.some((c) => contains(parseCidr(c)!, vpc));
+    return { ipBlock: { cidr: "0.0.0.0/0", except: covered ? [...NON_PUBLIC] : [...NON_PUBLIC, vpc.text] } };
+}
+
+const tcp = (...ports: number[]): Port[] => ports.map((port) => ({ protocol: "TCP", port }));
+const pods = (matchLabels: Labels): Peer => ({ podSelector: { matchLabels } });
+const inNamespace = (name: string, matchLabels?: Labels): Peer => ({
+    namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } },
+    ...(matchLabels ? { podSelector: { matchLabels } } : {}),
+});
+
+const DNS: Rule = { to: [inNamespace("kube-system", { "k8s-app": "kube-dns" })], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
+const POD_IDENTITY: Rule = { to: [{ ipBlock: { cidr: POD_IDENTITY_AGENT } }], ports: tcp(PORTS.podIdentityAgent) };
+const FROM_PROMETHEUS = (...ports: number[]): Rule => ({ from: [pods(WORKLOAD_SELECTORS.prometheus)], ports: tcp(...ports) });
+/** The tailnet nginx of the metrics endpoint (TailnetEndpoint), in whatever namespace it runs. */
+const TAILNET_NGINX: Peer = { namespaceSelector: {}, podSelector: { matchLabels: { "app.kubernetes.io/component": "tailnet-nginx" } } };
+
+export function renderTelemetryNetworkPolicies(o: TelemetryNetworkOptions): RenderedNetworkPolicy[] {
+    const internet = publicInternet(o.vpcCidr);
+    const vpc: Peer = { ipBlock: { cidr: parseCidr(o.vpcCidr)!.text } };
+    const both = ["Ingress", "Egress"] as NetworkPolicySpec["policyTypes"];
+    const policies: RenderedNetworkPolicy[] = [
+        // Anything in the namespace that no policy below names can neither send nor receive.
+        { name: "default-deny", role: "telemetry", spec: { podSelector: {}, policyTypes: both } },
+    ];
+    if (o.standaloneBillingScraper) {
+        policies.push({
+            name: "billing-scraper",
+            role: "billing-scraper",
+            spec: {
+                podSelector: { matchLabels: WORKLOAD_SELECTORS.billingScraper },
+                policyTypes: both,
+                ingress: [FROM_PROMETHEUS(PORTS.metrics)],
+                egress: [
+                    DNS,
+                    POD_IDENTITY,
+                    { to: [inNamespace(o.clickhouseNamespace)], ports: tcp(PORTS.clickhouseMetrics) },
+                    // Provider S3 through the gateway endpoint (public S3 addresses, see the header).
+                    { to: [internet], ports: tcp(443) },
+                ],
+            },
+        });
+    }
+    policies.push(
+        {
+            name: "state-exporter",
+            role: "state-exporter",
+            spec: {
+                podSelector: { matchLabels: WORKLOAD_SELECTORS.stateExporter },
+                policyTypes: both,
+                ingress: [FROM_PROMETHEUS(PORTS.metrics)],
+                egress: [
+                    DNS,
+                    POD_IDENTITY,
+                    { to: [inNamespace(o.clickhouseNamespace)], ports: tcp(PORTS.clickhouseHttp) },
+                    // Provider SQS (public endpoint).
+                    { to: [internet], ports: tcp(443) },
+                ],
+            },
+        },
+        {
+            name: "alertmanager",
+            role: "alertmanager",
+            spec: {
+                podSelector: { matchLabels: WORKLOAD_SELECTORS.alertmanager },
+                policyTypes: both,
+                ingress: [
+                    FROM_PROMETHEUS(PORTS.alertmanager, PORTS.metrics),
+                    { from: [pods(WORKLOAD_SELECTORS.alertmanager)], ports: [...tcp(PORTS.alertmanagerMesh), { protocol: "UDP", port: PORTS.alertmanagerMesh }] },
+                ],
+                egress: [
+                    DNS,
+                    { to: [pods(WORKLOAD_SELECTORS.alertmanager)], ports: [...tcp(PORTS.alertmanagerMesh), { protocol: "UDP", port: PORTS.alertmanagerMesh }] },
+                    // The provider's alert webhook: HTTPS only.
+                    { to: [internet], ports: tcp(443) },
+                ],
+            },
+        },
+        {
+            name: "prometheus",
+            role: "prometheus",
+            spec: {
+                podSelector: { matchLabels: WORKLOAD_SELECTORS.prometheus },
+                policyTypes: both,
+                ingress: [
+                    // Self-scrape (Prometheus, config reloader, Thanos sidecar metrics).
+                    { from: [pods(WORKLOAD_SELECTORS.prometheus)] },
+                    // The provider's dashboards, through the tailnet metrics endpoint only.
+                    { from: [TAILNET_NGINX], ports: tcp(PORTS.prometheus, PORTS.thanosGrpc) },
+                ],
+                egress: [
+                    DNS,
+                    POD_IDENTITY,
+                    // Scraping: pods and node agents (kubelet, node-exporter) anywhere in the VPC, the API server's ENIs, Alertmanager.
+                    { to: [vpc] },
+                    // Thanos sidecar → the customer's metrics bucket through the S3 gateway endpoint.
+                    { to: [internet], ports: tcp(443) },
+                ],
+            },
+        },
+        {
+            name: "monitoring-stack",
+            role: "prometheus",
+            spec: {
+                // The operator, kube-state-metrics and the chart's admission-webhook jobs.
+                podSelector: { matchLabels: { "app.kubernetes.io/instance": o.stackRelease } },
+                policyTypes: both,
+                ingress: [
+                    { from: [pods(WORKLOAD_SELECTORS.prometheus)] },
+                    // The API server calls the operator's admission webhook from its ENIs in the VPC.
+                    { from: [vpc], ports: tcp(PORTS.operatorWebhook) },
+                ],
+                egress: [DNS, { to: [vpc], ports: tcp(443) }],
+            },
+        },
+    );
+    return policies;
+}
