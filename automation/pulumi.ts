@@ -1,0 +1,210 @@
+// The real engine: Pulumi's Automation API over the local program (this repository), with the policy pack
+// and the environment's pack config on every preview/up. Lock conflicts and missing stacks become results,
+// never crashes, so the portal can say "busy" or "not found" to people.
+import * as path from "path";
+import {
+    CommandError,
+    ConcurrentUpdateError,
+    ConfigMap,
+    EngineEvent,
+    LocalWorkspace,
+    PulumiCommand,
+    Stack,
+    StackNotFoundError,
+} from "@pulumi/pulumi/automation";
+import { environmentOf, Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
+import { PulumiSettings } from "./settings";
+
+export interface PulumiEngineOptions extends PulumiSettings {
+    /** The CLI to run; tests pass a recording fake. Default: `pulumi` from PATH. */
+    pulumiCommand?: PulumiCommand;
+}
+
+const LOCK_TEXT = ["the stack is currently locked by", "[409] Conflict: Another update is currently in progress"];
+const NOT_FOUND = /no stack named .* found/;
+
+export class PulumiEngine implements StackEngine {
+    readonly kind = "pulumi" as const;
+    private command?: Promise<PulumiCommand>;
+
+    constructor(readonly options: PulumiEngineOptions) {}
+
+    private async workspace(): Promise<LocalWorkspace> {
+        this.command ??= this.options.pulumiCommand ? Promise.resolve(this.options.pulumiCommand) : PulumiCommand.get();
+        return LocalWorkspace.create({
+            workDir: this.options.workDir,
+            pulumiCommand: await this.command,
+            envVars: this.options.envVars,
+            secretsProvider: this.options.secretsProvider,
+        });
+    }
+
+    private async select(stack: string, create: boolean): Promise<Stack> {
+        const ws = await this.workspace();
+        return create ? Stack.createOrSelect(stack, ws) : Stack.select(stack, ws);
+    }
+
+    /** Policy pack flags for preview/up: `--policy-pack <repo>/policies --policy-pack-config <repo>/policies/config/<env>.json`. */
+    policyOptions(raw: Record<string, unknown>): { policyPacks: string[]; policyPackConfigs: string[] } {
+        return {
+            policyPacks: [this.options.policyPackDir],
+            policyPackConfigs: [path.join(this.options.policyConfigDir, `${environmentOf(raw)}.json`)],
+        };
+    }
+
+    async configure(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        return this.guard(stack, async () => {
+            const s = await this.select(stack, true);
+            const current = await s.getAllConfig();
+            const wanted = toConfigMap(raw);
+            const removed = Object.keys(current).filter((k) => !(k in wanted));
+            const changed = Object.keys(wanted).filter((k) => current[k] === undefined || !sameValue(current[k].value, wanted[k].value));
+            if (removed.length > 0) {
+                ctx.log(`config: removing ${removed.join(", ")}`);
+                await s.removeAllConfig(removed);
+            }
+            if (changed.length > 0) {
+                ctx.log(`config: setting ${changed.join(", ")}`);
+                // `config set-all --json` keeps objects as YAML maps in Pulumi.<stack>.yaml and sets every key in one call.
+                await s.setAllConfigJson(JSON.stringify(Object.fromEntries(changed.map((k) => [k, configJsonEntry(raw[k])]))));
+            }
+            if (removed.length === 0 && changed.length === 0) ctx.log("config: unchanged");
+            return { outcome: "succeeded", message: `stack ${stack} configured (${changed.length} set, ${removed.length} removed)` };
+        });
+    }
+
+    async run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        return this.guard(stack, async () => {
+            const s = await this.select(stack, false);
+            const violations: PolicyViolation[] = [];
+            const onOutput = lineSplitter(ctx.log);
+            const onEvent = (e: EngineEvent) => {
+                const p = e.policyEvent;
+                if (p) violations.push({ policy: p.policyName, enforcementLevel: p.enforcementLevel, urn: p.resourceUrn, message: p.message });
+            };
+            try {
+                switch (op) {
+                    case "preview": {
+                        const r = await s.preview({ ...this.policyOptions(raw), onOutput, onEvent });
+                        return { outcome: "succeeded", message: `preview of ${stack} finished`, violations, changes: r.changeSummary as Record<string, number> };
+                    }
+                    case "up": {
+                        const r = await s.up({ ...this.policyOptions(raw), onOutput, onEvent });
+                        return {
+                            outcome: "succeeded",
+                            message: `update of ${stack} finished`,
+                            violations,
+                            outputs: unwrapOutputs(r.outputs),
+                            changes: r.summary?.resourceChanges as Record<string, number> | undefined,
+                        };
+                    }
+                    case "refresh": {
+                        const r = await s.refresh({ onOutput, onEvent });
+                        return { outcome: "succeeded", message: `refresh of ${stack} finished`, outputs: unwrapOutputs(await s.outputs()), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
+                    }
+                    case "destroy": {
+                        const r = await s.destroy({ onOutput, onEvent });
+                        return { outcome: "succeeded", message: `destroy of ${stack} finished`, outputs: {}, changes: r.summary?.resourceChanges as Record<string, number> | undefined };
+                    }
+                }
+            } finally {
+                onOutput.flush();
+            }
+        }, () => ({ violations: [] }));
+    }
+
+    async outputs(stack: string): Promise<Record<string, unknown> | undefined> {
+        try {
+            return unwrapOutputs(await (await this.select(stack, false)).outputs());
+        } catch (err) {
+            if (isNotFound(err)) return undefined;
+            throw err;
+        }
+    }
+
+    /** Maps the CLI's failures to results: lock held → busy, missing stack → not-found, anything else → failed. */
+    private async guard(stack: string, fn: () => Promise<OperationResult>, extra: () => Partial<OperationResult> = () => ({})): Promise<OperationResult> {
+        try {
+            return await fn();
+        } catch (err) {
+            if (isBusy(err)) {
+                return { outcome: "busy", message: `stack ${stack} is locked by another update; try again when it finishes (or run "pulumi cancel --stack ${stack}" if it died)` };
+            }
+            if (isNotFound(err)) return { outcome: "not-found", message: `stack ${stack} does not exist in ${this.options.backendUrl}` };
+            const text = err instanceof CommandError ? lastLines(stderrOf(err)) : (err as Error).message ?? String(err);
+            return { ...extra(), outcome: "failed", message: `pulumi failed on stack ${stack}: ${text}` };
+        }
+    }
+}
+
+export function isBusy(err: unknown): boolean {
+    if (err instanceof ConcurrentUpdateError) return true;
+    const text = err instanceof CommandError ? stderrOf(err) : "";
+    return LOCK_TEXT.some((t) => text.includes(t));
+}
+
+export function isNotFound(err: unknown): boolean {
+    if (err instanceof StackNotFoundError) return true;
+    return err instanceof CommandError && NOT_FOUND.test(stderrOf(err));
+}
+
+function stderrOf(err: CommandError): string {
+    const result = (err as unknown as { commandResult?: { stderr?: string } }).commandResult;
+    return result?.stderr ?? err.message;
+}
+
+function lastLines(text: string, n = 5): string {
+    return text.trim().split("\n").slice(-n).join("\n");
+}
+
+/** Pulumi config as `pulumi config --json` spells it; objects go as JSON text plus `objectValue`. */
+function configJsonEntry(value: unknown): { value: string; secret: boolean; objectValue?: unknown } {
+    if (typeof value === "string") return { value, secret: false };
+    return { value: JSON.stringify(value), secret: false, objectValue: value };
+}
+
+function toConfigMap(raw: Record<string, unknown>): ConfigMap {
+    const out: ConfigMap = {};
+    for (const [k, v] of Object.entries(raw)) out[k] = { value: typeof v === "string" ? v : JSON.stringify(v) };
+    return out;
+}
+
+/** Compares config values as data: key order and formatting in the stack file do not matter. */
+function sameValue(a: string, b: string): boolean {
+    return canonical(a) === canonical(b);
+}
+
+function canonical(text: string): string {
+    try {
+        return JSON.stringify(sortKeys(JSON.parse(text)));
+    } catch {
+        return text;
+    }
+}
+
+function sortKeys(v: unknown): unknown {
+    if (Array.isArray(v)) return v.map(sortKeys);
+    if (v !== null && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+    return v;
+}
+
+function unwrapOutputs(outputs: Record<string, { value: unknown }>): Record<string, unknown> {
+    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+}
+
+/** The CLI streams chunks, not lines; the job log wants lines. */
+function lineSplitter(log: (line: string) => void): ((chunk: string) => void) & { flush(): void } {
+    let pending = "";
+    const fn = (chunk: string) => {
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop() ?? "";
+        for (const line of lines) log(line.replace(/\r$/, ""));
+    };
+    return Object.assign(fn, {
+        flush() {
+            if (pending) log(pending);
+            pending = "";
+        },
+    });
+}

@@ -1,0 +1,54 @@
+// The interface both engines implement: the portal (and anyone else) drives stacks through it without knowing
+// whether the real Pulumi CLI or the offline mock runtime is underneath.
+import { ConfigProblem } from "../stacks/schema";
+
+export type Operation = "preview" | "up" | "destroy" | "refresh";
+export const operations: readonly Operation[] = ["preview", "up", "destroy", "refresh"];
+
+export interface PolicyViolation {
+    policy: string;
+    enforcementLevel: string;
+    urn?: string;
+    message: string;
+}
+
+/**
+ * What an operation came to. `busy`: another update holds the stack's lock (retry later); `not-found`: the
+ * stack does not exist in the backend; `invalid`: the config was rejected before anything ran.
+ */
+export type Outcome = "succeeded" | "failed" | "busy" | "not-found" | "invalid";
+
+export interface OperationResult {
+    outcome: Outcome;
+    /** One line for people: what happened, or why not. */
+    message: string;
+    problems?: ConfigProblem[];
+    violations?: PolicyViolation[];
+    /** Stack outputs after a successful `up`/`refresh` (values, secrets revealed: the portal keeps them server-side). */
+    outputs?: Record<string, unknown>;
+    resourceCount?: number;
+    /** Resource changes by kind ("create", "same", …) when the engine reports them. */
+    changes?: Record<string, number>;
+}
+
+export interface RunContext {
+    /** Receives the operation's output line by line, as it happens. */
+    log(line: string): void;
+    /** The clock for expiry decisions (offline engine); the real engine uses the real time. */
+    now?: Date;
+}
+
+export interface StackEngine {
+    readonly kind: "pulumi" | "offline";
+    /** Creates the stack if needed and makes its config exactly `raw` (keys as Pulumi spells them). */
+    configure(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult>;
+    /** Runs one operation with the policy pack of the stack's environment (preview/up). */
+    run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult>;
+    /** The stack's current outputs, or undefined when the stack does not exist. */
+    outputs(stack: string): Promise<Record<string, unknown> | undefined>;
+}
+
+/** The environment whose policy-pack config applies: `byoc:environment`, defaulting to the stricter prod. */
+export function environmentOf(raw: Record<string, unknown>): "dev" | "prod" {
+    return raw["byoc:environment"] === "dev" ? "dev" : "prod";
+}

@@ -1,0 +1,56 @@
+// `npm run portal`: the provisioning service on 127.0.0.1:${PORT:-8080}. Works on a fresh clone with no
+// configuration: state in .byoc/portal.db, tokens created in .byoc/tokens.json, offline engine unless a pulumi
+// CLI is on PATH (BYOC_ENGINE=pulumi|offline|auto).
+import * as path from "path";
+import { createEngine, REPO_ROOT, selectEngineKind } from "../automation";
+import { loadTokens, startPortal } from "../portal";
+
+function positiveNumber(name: string, fallback: number, allowZero = false): number {
+    const text = process.env[name];
+    if (text === undefined || text === "") return fallback;
+    const n = Number(text);
+    if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new Error(`${name} = "${text}": must be a ${allowZero ? "non-negative" : "positive"} number`);
+    return n;
+}
+
+async function main(): Promise<void> {
+    const dataDir = path.join(REPO_ROOT, ".byoc");
+    const port = positiveNumber("PORT", 8080, true);
+    const kind = selectEngineKind();
+    const engine = createEngine({ kind });
+    const tokens = loadTokens(process.env, dataDir);
+    const dbFile = process.env.BYOC_PORTAL_DB || path.join(dataDir, "portal.db");
+    const running = await startPortal({
+        dbFile,
+        engine,
+        tokens,
+        port,
+        maxParallel: positiveNumber("BYOC_MAX_PARALLEL", 4),
+        sweepIntervalMs: positiveNumber("BYOC_SWEEP_SECONDS", 60, true) * 1000,
+    });
+    console.log(`byoc portal listening on ${running.url}`);
+    console.log(`  engine:   ${kind}${kind === "pulumi" ? ` (backend ${process.env.PULUMI_BACKEND_URL || `file://${path.join(dataDir, "state")}`})` : " (mock runtime; state in .byoc/offline/)"}`);
+    console.log(`  database: ${dbFile}`);
+    console.log(`  tokens:   ${tokens.file}${tokens.created ? " (created: one token per role — operator, engineer, approver, auditor)" : ""}`);
+
+    let stopping = false;
+    const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        console.log(`${signal}: stopping (running jobs will show as interrupted and can be re-run)`);
+        running.close().then(
+            () => process.exit(0),
+            (err) => {
+                console.error(err);
+                process.exit(1);
+            },
+        );
+    };
+    process.on("SIGINT", () => stop("SIGINT"));
+    process.on("SIGTERM", () => stop("SIGTERM"));
+}
+
+main().catch((err) => {
+    console.error(`byoc portal: ${(err as Error).message}`);
+    process.exit(1);
+});

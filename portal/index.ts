@@ -1,0 +1,41 @@
+// Builds and starts the whole service (store + scheduler + sweeper + HTTP) from options; the CLI, the tests
+// and the benchmark all start it through here.
+import { FastifyInstance } from "fastify";
+import { StackEngine } from "../automation";
+import { createServer } from "./http";
+import { Portal, PortalOptions } from "./service";
+import { TokenTable } from "./tokens";
+
+export { Portal, PortalError } from "./service";
+export type { Actor, Role } from "./service";
+export { loadTokens, tokenTable } from "./tokens";
+
+export interface RunningPortal {
+    portal: Portal;
+    app: FastifyInstance;
+    url: string;
+    /** Stops HTTP, then the portal (running jobs are abandoned and marked interrupted on the next start). */
+    close(): Promise<void>;
+}
+
+export async function startPortal(opts: PortalOptions & { engine: StackEngine; tokens: TokenTable; port?: number }): Promise<RunningPortal> {
+    const portal = new Portal(opts);
+    const app = createServer(portal, opts.tokens);
+    let url: string;
+    try {
+        url = await app.listen({ host: "127.0.0.1", port: opts.port ?? 0 });
+    } catch (err) {
+        portal.close();
+        throw err;
+    }
+    portal.start();
+    return {
+        portal,
+        app,
+        url,
+        async close() {
+            await app.close();
+            portal.close();
+        },
+    };
+}

@@ -1,0 +1,147 @@
+// Shared setup for the portal specs: a temp data dir, inline tokens, a controllable clock, a customer config
+// derived from the repository's dev stack, and a small fetch wrapper.
+import * as fs from "fs";
+import { execFileSync } from "child_process";
+import * as os from "os";
+import * as path from "path";
+import { readStackFile } from "../../stacks/loader";
+import { OfflineEngine, Operation, OperationResult, RunContext, StackEngine } from "../../automation";
+import { startPortal, tokenTable, RunningPortal } from "../../portal";
+import { ROOT } from "../harness";
+
+export const TOKENS = {
+    operator: "tok-operator-0123456789abcdef",
+    engineer: "tok-engineer-0123456789abcdef",
+    engineer2: "tok-engineer2-0123456789abcdef",
+    approver: "tok-approver-0123456789abcdef",
+    approverEngineer: "tok-approver-engineer-0123456789",
+    outsider: "tok-outsider-approver-0123456789",
+    auditor: "tok-auditor-0123456789abcdef",
+};
+
+export const tokens = tokenTable({
+    [TOKENS.operator]: { user: "operator@example.com", roles: ["operator"] },
+    [TOKENS.engineer]: { user: "alice@example.com", roles: ["engineer"] },
+    [TOKENS.engineer2]: { user: "bob@example.com", roles: ["engineer"] },
+    [TOKENS.approver]: { user: "lead@example.com", roles: ["approver"] },
+    // Both engineer and approver: may request, must never approve their own request.
+    [TOKENS.approverEngineer]: { user: "sre-manager@example.com", roles: ["engineer", "approver"] },
+    // An approver who is not in the stack's byoc:access.approvers.
+    [TOKENS.outsider]: { user: "mallory@example.com", roles: ["approver"] },
+    [TOKENS.auditor]: { user: "audit@example.com", roles: ["auditor"] },
+});
+
+const csrs = new Map<string, string>();
+/** A real PKCS#10 CSR with CN = the engineer's e-mail (what TroubleshootingAccess requires), made by openssl. */
+export function csrFor(email: string): string {
+    let pem = csrs.get(email);
+    if (!pem) {
+        pem = execFileSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "/dev/null", "-subj", `/CN=${email}`], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+        csrs.set(email, pem);
+    }
+    return pem;
+}
+
+/** Raw config of a customer stack, from Pulumi.dev.yaml with its own customer id. */
+export function customerConfig(customerId: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+    const raw = readStackFile("dev", ROOT).raw;
+    return { ...raw, "byoc:customer": { id: customerId, name: `${customerId} Inc.` }, ...overrides };
+}
+
+export class Clock {
+    constructor(public current = new Date("2026-11-25T12:00:00Z")) {}
+    now = () => new Date(this.current.getTime());
+    advanceHours(h: number) {
+        this.current = new Date(this.current.getTime() + h * 3600_000);
+    }
+}
+
+export function tempDir(prefix = "byoc-portal-"): string {
+    return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** An engine wrapper that records overlapping runs per stack and can hold runs until released. */
+export class ObservedEngine implements StackEngine {
+    readonly kind: "pulumi" | "offline";
+    readonly active = new Map<string, number>();
+    maxPerStack = 0;
+    maxOverall = 0;
+    private overall = 0;
+    private gate?: Promise<void>;
+    private openGate?: () => void;
+    readonly started: string[] = [];
+
+    constructor(readonly inner: StackEngine) {
+        this.kind = inner.kind;
+    }
+    hold(): void {
+        this.gate = new Promise((r) => (this.openGate = r));
+    }
+    release(): void {
+        this.openGate?.();
+        this.gate = undefined;
+    }
+    configure(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        return this.inner.configure(stack, raw, ctx);
+    }
+    async run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        const n = (this.active.get(stack) ?? 0) + 1;
+        this.active.set(stack, n);
+        this.overall++;
+        this.maxPerStack = Math.max(this.maxPerStack, n);
+        this.maxOverall = Math.max(this.maxOverall, this.overall);
+        this.started.push(`${op}:${stack}`);
+        try {
+            while (this.gate) await this.gate;
+            return await this.inner.run(op, stack, raw, ctx);
+        } finally {
+            this.active.set(stack, (this.active.get(stack) ?? 1) - 1);
+            this.overall--;
+        }
+    }
+    outputs(stack: string) {
+        return this.inner.outputs(stack);
+    }
+}
+
+export interface Harness {
+    dir: string;
+    clock: Clock;
+    engine: ObservedEngine;
+    running: RunningPortal;
+    call(method: string, url: string, token?: string, body?: unknown): Promise<{ status: number; body: any }>;
+    close(): Promise<void>;
+}
+
+export async function startHarness(opts: { dir?: string; clock?: Clock; sweepIntervalMs?: number; maxParallel?: number } = {}): Promise<Harness> {
+    const dir = opts.dir ?? tempDir();
+    const clock = opts.clock ?? new Clock();
+    const engine = new ObservedEngine(new OfflineEngine({ stateDir: path.join(dir, "offline") }));
+    const running = await startPortal({ dbFile: path.join(dir, "portal.db"), engine, tokens, now: clock.now, sweepIntervalMs: opts.sweepIntervalMs ?? 0, maxParallel: opts.maxParallel });
+    const call = async (method: string, url: string, token?: string, body?: unknown) => {
+        const headers: Record<string, string> = {};
+        if (token) headers.authorization = `Bearer ${token}`;
+        if (body !== undefined) headers["content-type"] = "application/json";
+        const res = await fetch(running.url + url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+        const text = await res.text();
+        let parsed: unknown = text;
+        try {
+            parsed = JSON.parse(text);
+        } catch {
+            // not JSON (the page)
+        }
+        return { status: res.status, body: parsed as any };
+    };
+    return { dir, clock, engine, running, call, close: () => running.close() };
+}
+
+/** Polls until `check` returns a truthy value (jobs run in the background). */
+export async function until<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await check();
+        if (v) return v;
+        if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+        await new Promise((r) => setTimeout(r, 10));
+    }
+}
