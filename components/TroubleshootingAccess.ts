@@ -1,0 +1,250 @@
+// Just-in-time troubleshooting access: a per-stack troubleshooting CA; for each approved grant that has not
+// ended, a client certificate signed from the engineer's own CSR (the private key never leaves the engineer's
+// machine, so it never enters state), ClickHouse users that accept exactly those certificates (read-only,
+// system tables only), and a view-only EKS access entry. A grant past `notAfter` creates nothing, so the next
+// `pulumi up` after it ends removes the certificate's ClickHouse user and the access entry.
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as tls from "@pulumi/tls";
+import { Grant } from "../stacks/schema";
+import { ByocComponent, k8sLabels, roleTags } from "./conventions";
+import { clickhouseUserName, renderClickhouseOpenSslXml, renderClickhouseUsersXml } from "./render/clickhouse";
+
+export const EKS_VIEW_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+export const CLIENT_CERT_USES = ["client_auth", "digital_signature", "key_encipherment"];
+const HOUR = 3600_000;
+const CN_OID = Buffer.from([0x55, 0x04, 0x03]); // 2.5.4.3 commonName
+
+/** Subject CN of a PEM CSR (PKCS#10), read from the DER; undefined when absent or unreadable. */
+export function csrCommonName(pem: string): string | undefined {
+    const body = pem.replace(/-----(BEGIN|END) (NEW )?CERTIFICATE REQUEST-----/g, "").replace(/\s+/g, "");
+    const der = Buffer.from(body, "base64");
+    const read = (off: number) => {
+        if (off + 2 > der.length) throw new Error("truncated");
+        const tag = der[off];
+        let len = der[off + 1];
+        let hdr = 2;
+        if (len & 0x80) {
+            const n = len & 0x7f;
+            if (n === 0 || n > 4) throw new Error("bad length");
+            len = 0;
+            for (let i = 0; i < n; i++) len = len * 256 + der[off + 2 + i];
+            hdr += n;
+        }
+        const end = off + hdr + len;
+        if (end > der.length) throw new Error("truncated");
+        return { tag, start: off + hdr, end };
+    };
+    try {
+        const request = read(0);
+        const info = read(request.start);
+        const version = read(info.start);
+        const subject = read(version.end);
+        if (subject.tag !== 0x30) return undefined;
+        // Name ::= SEQUENCE OF SET OF AttributeTypeAndValue { type OID, value }
+        for (let off = subject.start; off < subject.end; ) {
+            const set = read(off);
+            for (let a = set.start; a < set.end; ) {
+                const attr = read(a);
+                const oid = read(attr.start);
+                const value = read(oid.end);
+                if (der.subarray(oid.start, oid.end).equals(CN_OID)) return der.subarray(value.start, value.end).toString("utf8");
+                a = attr.end;
+            }
+            off = set.end;
+        }
+        return undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+export interface ActiveGrant {
+    grant: Grant;
+    /** Whole hours the certificate is valid: min(maxCertificateHours, hours until notAfter), rounded down. */
+    validityHours: number;
+}
+
+export interface GrantSelection {
+    active: ActiveGrant[];
+    /** Grants that create nothing, with why. */
+    skipped: { id: string; reason: string }[];
+}
+
+/**
+ * Which grants get a certificate at `now`. notAfter ≤ now: ended. Less than a whole hour left: also nothing,
+ * because the certificate could only be issued in whole hours and would outlive the grant.
+ */
+export function selectGrants(grants: Grant[], maxCertificateHours: number, now: Date): GrantSelection {
+    const active: ActiveGrant[] = [];
+    const skipped: GrantSelection["skipped"] = [];
+    for (const grant of grants) {
+        const left = Date.parse(grant.notAfter) - now.getTime();
+        if (!(left > 0)) {
+            skipped.push({ id: grant.id, reason: `ended at ${grant.notAfter}` });
+            continue;
+        }
+        const validityHours = Math.floor(Math.min(maxCertificateHours, left / HOUR));
+        if (validityHours < 1) {
+            skipped.push({ id: grant.id, reason: `ends at ${grant.notAfter}, less than one hour from ${now.toISOString()}` });
+            continue;
+        }
+        active.push({ grant, validityHours });
+    }
+    return { active, skipped };
+}
+
+export interface TroubleshootingAccessArgs {
+    customer: string;
+    clusterName: pulumi.Input<string>;
+    maxCertificateHours: number;
+    grants: Grant[];
+    /** The program's clock (dataPlane's `now`): decides which grants are active and how long certificates last. */
+    now: Date;
+    /**
+     * Who may assume a grant's role (the provider's troubleshooting role, in its account). Defaults to this account
+     * (its IAM policies decide); the trust policy still pins the session name to the engineer and ends at notAfter.
+     */
+    engineerPrincipalArn?: pulumi.Input<string>;
+    /** Namespace of the ClickHouse installation whose operator mounts the users.d ConfigMap. */
+    clickhouseNamespace?: string;
+    /** Directory where the operator mounts the ConfigMap in the ClickHouse pod. */
+    clickhouseConfigDir?: string;
+    caValidityHours?: number;
+}
+
+export interface GrantOutput {
+    id: string;
+    engineer: string;
+    clickhouseUser: string;
+    notAfter: string;
+    validityHours: number;
+    certificateExpiresAt: string;
+    certPem: string;
+    roleArn: string;
+}
+
+export class TroubleshootingAccess extends ByocComponent {
+    readonly caCertPem: pulumi.Output<string>;
+    readonly grants: pulumi.Output<GrantOutput[]>;
+    readonly skipped: GrantSelection["skipped"];
+    readonly usersXml: string;
+    readonly openSslXml: string;
+
+    constructor(name: string, args: TroubleshootingAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("TroubleshootingAccess", name, "troubleshooting", opts);
+        const parent = { parent: this };
+        if (!Number.isInteger(args.maxCertificateHours) || args.maxCertificateHours < 1) {
+            throw new pulumi.ResourceError(`TroubleshootingAccess ${name}: maxCertificateHours = ${args.maxCertificateHours} must be a whole number of hours ≥ 1`, this);
+        }
+        const selection = selectGrants(args.grants, args.maxCertificateHours, args.now);
+        this.skipped = selection.skipped;
+        for (const s of selection.skipped) pulumi.log.info(`troubleshooting grant ${s.id} creates nothing: ${s.reason}`, this);
+
+        // The CN must be the engineer: ClickHouse maps the certificate to a user by CN alone.
+        for (const { grant } of selection.active) {
+            const cn = csrCommonName(grant.csrPem);
+            if (cn !== grant.engineer) {
+                throw new pulumi.ResourceError(
+                    `TroubleshootingAccess ${name}: byoc:access.grants id ${grant.id}: the CSR's subject CN is ${cn === undefined ? "missing" : JSON.stringify(cn)}; it must be the engineer's e-mail ${grant.engineer} (openssl req -new -subj "/CN=${grant.engineer}" …)`,
+                    this,
+                );
+            }
+            if (grant.engineer.length > 64) {
+                throw new pulumi.ResourceError(`TroubleshootingAccess ${name}: byoc:access.grants id ${grant.id}: engineer ${grant.engineer} is longer than 64 characters (the limit of a certificate CN and an STS session name)`, this);
+            }
+        }
+
+        const caKey = new tls.PrivateKey(`${name}-troubleshooting-ca`, { algorithm: "ECDSA", ecdsaCurve: "P384" }, parent);
+        const ca = new tls.SelfSignedCert(`${name}-troubleshooting-ca`, {
+            privateKeyPem: caKey.privateKeyPem,
+            subject: { commonName: `byoc ${args.customer} troubleshooting CA`, organization: "byoc data plane" },
+            isCaCertificate: true,
+            allowedUses: ["cert_signing", "crl_signing"],
+            validityPeriodHours: args.caValidityHours ?? 8760,
+            earlyRenewalHours: 720,
+        }, parent);
+        this.caCertPem = ca.certPem;
+
+        const principal = args.engineerPrincipalArn ?? aws.getCallerIdentityOutput({}, parent).apply((id) => `arn:aws:iam::${id.accountId}:root`);
+        const outputs = selection.active.map(({ grant, validityHours }) => {
+            const cert = new tls.LocallySignedCert(`${name}-grant-${grant.id}`, {
+                certRequestPem: grant.csrPem,
+                caCertPem: ca.certPem,
+                caPrivateKeyPem: caKey.privateKeyPem,
+                allowedUses: CLIENT_CERT_USES,
+                validityPeriodHours: validityHours,
+            }, {
+                parent: this,
+                // Issued once per grant: a later run (with less time left) must not re-issue or extend it.
+                ignoreChanges: ["validityPeriodHours"],
+            });
+            // A role per grant: its trust policy itself expires at notAfter, so access ends even before the next
+            // `pulumi up` removes the role and its access entry; sessions are capped at one hour.
+            const role = new aws.iam.Role(`${name}-grant-${grant.id}`, {
+                namePrefix: "byoc-ts-",
+                description: `Troubleshooting grant ${grant.id} for ${grant.engineer}, approved by ${grant.approvedBy}, until ${grant.notAfter}`.slice(0, 1000),
+                maxSessionDuration: 3600,
+                assumeRolePolicy: pulumi.output(principal).apply((p) => JSON.stringify({
+                    Version: "2012-10-17",
+                    Statement: [{
+                        Effect: "Allow",
+                        Principal: { AWS: p },
+                        Action: "sts:AssumeRole",
+                        Condition: {
+                            StringEquals: { "sts:RoleSessionName": grant.engineer },
+                            DateLessThan: { "aws:CurrentTime": new Date(grant.notAfter).toISOString() },
+                        },
+                    }],
+                })),
+                tags: { ...roleTags("troubleshooting"), "byoc:grant": grant.id, "byoc:engineer": grant.engineer, "byoc:not-after": new Date(grant.notAfter).toISOString() },
+            }, parent);
+            const entry = new aws.eks.AccessEntry(`${name}-grant-${grant.id}`, {
+                clusterName: args.clusterName,
+                principalArn: role.arn,
+                type: "STANDARD",
+                // Audit logs name the grant and the engineer (the session name is pinned to the e-mail above).
+                userName: `troubleshoot:${grant.id}:{{SessionName}}`,
+                tags: roleTags("troubleshooting"),
+            }, parent);
+            new aws.eks.AccessPolicyAssociation(`${name}-grant-${grant.id}`, {
+                clusterName: args.clusterName,
+                principalArn: role.arn,
+                policyArn: EKS_VIEW_POLICY_ARN,
+                accessScope: { type: "cluster" },
+            }, { parent: this, dependsOn: [entry] });
+            return pulumi.all([cert.certPem, cert.validityEndTime, role.arn]).apply(([certPem, end, roleArn]): GrantOutput => ({
+                id: grant.id,
+                engineer: grant.engineer,
+                clickhouseUser: clickhouseUserName(grant.engineer),
+                notAfter: grant.notAfter,
+                validityHours,
+                certificateExpiresAt: end,
+                certPem,
+                roleArn,
+            }));
+        });
+
+        // One ClickHouse user per engineer, however many grants they hold.
+        const byEngineer = new Map<string, string>();
+        for (const { grant } of selection.active) {
+            const prev = byEngineer.get(grant.engineer);
+            if (!prev || Date.parse(grant.notAfter) > Date.parse(prev)) byEngineer.set(grant.engineer, grant.notAfter);
+        }
+        const configDir = args.clickhouseConfigDir ?? "/etc/clickhouse-server/troubleshooting";
+        this.usersXml = renderClickhouseUsersXml([...byEngineer].map(([engineer, notAfter]) => ({ name: clickhouseUserName(engineer), commonName: engineer, notAfter })));
+        this.openSslXml = renderClickhouseOpenSslXml({ caConfig: `${configDir}/troubleshooting-ca.crt`, verificationMode: "strict" });
+        new k8s.core.v1.ConfigMap(`${name}-clickhouse-users`, {
+            metadata: { name: "byoc-troubleshooting-users", namespace: args.clickhouseNamespace ?? "clickhouse", labels: k8sLabels("troubleshooting") },
+            data: {
+                "troubleshooting-users.xml": this.usersXml,
+                "troubleshooting-openssl.xml": this.openSslXml,
+                "troubleshooting-ca.crt": ca.certPem,
+            },
+        }, parent);
+
+        this.grants = outputs.length > 0 ? pulumi.all(outputs) : pulumi.output([]);
+        this.registerOutputs({ caCertPem: this.caCertPem, grants: this.grants });
+    }
+}
