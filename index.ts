@@ -9,6 +9,9 @@ import { DataPlaneNetwork } from "./components/DataPlaneNetwork";
 import { DataPlaneCluster } from "./components/DataPlaneCluster";
 import { TelemetryOutbound } from "./components/TelemetryOutbound";
 import { IngressGateway } from "./components/IngressGateway";
+import { ENDPOINTS, TailnetCertificateAuthority, TailnetEndpoint } from "./components/TailnetEndpoint";
+import { TroubleshootingAccess } from "./components/TroubleshootingAccess";
+import { renderAclFragment } from "./components/render/tailscaleAcl";
 
 function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date()) {
     registerStackConventions({ customer: config.customer.id, environment: config.environment });
@@ -52,7 +55,33 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
     }, k8s);
     flows.push(...ingress.flows);
 
-    // [tailnet] TailnetEndpoint (one per byoc:tailscale.endpoints entry) and TroubleshootingAccess are composed here.
+    // [tailnet] Outbound-only management access: one TailnetEndpoint per byoc:tailscale.endpoints entry (agent + nginx,
+    // server certificates from the stack's internal CA) and time-bound troubleshooting certificates and EKS access.
+    const access = new TroubleshootingAccess(name, {
+        customer: config.customer.id,
+        clusterName: cluster.clusterName,
+        maxCertificateHours: config.access.maxCertificateHours,
+        grants: config.access.grants,
+        now,
+    }, k8s);
+    const tailnetCa = new TailnetCertificateAuthority(name, { customer: config.customer.id });
+    const tailnetEndpoints = config.tailscale.endpoints.map((endpoint) => new TailnetEndpoint(`${name}-${ENDPOINTS[endpoint].short}`, {
+        endpoint,
+        customer: config.customer.id,
+        region: config.region,
+        domain: config.tailscale.domain,
+        tags: config.tailscale.tags,
+        oncallGroup: config.tailscale.oncallGroup,
+        authKeyExpirySeconds: config.baseline.tailscaleKeyExpirySeconds,
+        ca: { certPem: tailnetCa.certPem, privateKeyPem: tailnetCa.privateKeyPem },
+        maxCertificateHours: config.access.maxCertificateHours,
+    }, k8s));
+    flows.push(...TailnetEndpoint.combinedFlows(tailnetEndpoints, config.tailscale.oncallGroup, config.access.maxCertificateHours));
+    const tailnetAclFragment = renderAclFragment({
+        oncallGroup: config.tailscale.oncallGroup,
+        tags: config.tailscale.tags,
+        endpoints: tailnetEndpoints.map((e) => ({ hostname: e.hostname, ports: e.tailnetPorts })),
+    });
 
     // [telemetry] Billing → provider S3, state → provider SQS, alerts → provider webhook; metrics and logs stay in the VPC.
     const telemetry = new TelemetryOutbound(name, {
@@ -96,6 +125,11 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         telemetryStateExporterRoleArn: telemetry.stateExporterRoleArn,
         telemetryStateQueueUrl: telemetry.stateQueueUrl,
         telemetryBillingSidecar: telemetry.billingSidecar,
+        tailnetHostnames: Object.fromEntries(tailnetEndpoints.map((e) => [e.endpoint, e.hostname])),
+        tailnetCaCertPem: tailnetCa.certPem,
+        tailnetAclFragment,
+        troubleshootingCaCertPem: access.caCertPem,
+        troubleshootingGrants: access.grants,
         networkFlows: resolveFlows(flows),
     };
 }

@@ -67,7 +67,9 @@ export const ENDPOINTS: Record<EndpointKind, EndpointSpec> = {
         short: "metrics",
         title: "metrics",
         mode: "terminate",
-        routes: [{ tailnetPort: 443, nginxPort: 8443, target: "thanos-query.monitoring.svc.cluster.local:9090" }],
+        // TelemetryOutbound's Prometheus (kube-prometheus-stack release byoc-monitoring in byoc-telemetry), whose
+        // NetworkPolicy admits tailnet-nginx pods on 9090.
+        routes: [{ tailnetPort: 443, nginxPort: 8443, target: "byoc-monitoring-prometheus.byoc-telemetry.svc.cluster.local:9090" }],
         // Read the metrics, never administer the TSDB.
         denyPathPrefixes: ["/api/v1/admin/"],
     },

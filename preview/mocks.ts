@@ -112,7 +112,8 @@ const resourceMocks: Record<string, ResourceMock> = {
         };
     },
     "kubernetes:core/v1:Service": ({ name, inputs }, r) => {
-        if (inputs.spec?.type !== "LoadBalancer") return {};
+        // [tailnet] ClusterIP Services get an address from EKS's default service range (the agent forwards to it).
+        if (inputs.spec?.type !== "LoadBalancer") return { state: { spec: { ...(inputs.spec ?? {}), clusterIP: inputs.spec?.clusterIP ?? `172.20.${octet(name)}.${octet(name + "ip")}` } } };
         const ns = String(inputs.metadata?.namespace ?? "default").slice(0, 8);
         const svc = String(inputs.metadata?.name ?? name).slice(0, 8);
         const hostname = `k8s-${ns}-${svc}-${hex(name, 10)}-${hex(name + "nlb", 16)}.elb.${r}.amazonaws.com`;
