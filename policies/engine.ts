@@ -31,6 +31,7 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { allPolicies } from "./rules";
+import { proxyTargets } from "./rules/util";
 
 // The runtime's own proxy (a dependency-free module of @pulumi/policy; its typings are internal).
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -245,19 +246,36 @@ function freezeMap(map: Map<string, string>): ReadonlyMap<string, string> {
     }) as unknown as ReadonlyMap<string, string>;
 }
 
+// Factories (rather than inline arrows) keep per-resource closures cheap.
+function isTypeFn(type: string): ResourceValidationArgs["isType"] {
+    return function (resourceClass: unknown) {
+        return isTypeOf(type, resourceClass);
+    } as ResourceValidationArgs["isType"];
+}
+function asTypeFn(type: string, props: Record<string, any>): ResourceValidationArgs["asType"] {
+    return function (resourceClass: unknown) {
+        return isTypeOf(type, resourceClass) ? props : undefined;
+    } as ResourceValidationArgs["asType"];
+}
+
 function isTypeOf(type: string, resourceClass: unknown): boolean {
     const rc = resourceClass as { __pulumiType?: unknown; isInstance?: (o: unknown) => boolean } | undefined;
     if (typeof rc?.__pulumiType === "string" && rc.__pulumiType.length > 0) return type === rc.__pulumiType;
     return typeof rc?.isInstance === "function" && rc.isInstance({ __pulumiType: type }) === true;
 }
 
+// Snapshots carry no resource options; these defaults are what the runtime reports for unset options.
+// They are frozen and shared, so a rule cannot alter another resource's view.
+const NO_STRINGS: string[] = Object.freeze([]) as unknown as string[];
+const NO_TIMEOUTS = Object.freeze({ createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 });
+
 function optionsOf(r: PolicyResource): PolicyResourceOptions {
     const o: PolicyResourceOptions = {
         protect: false,
-        ignoreChanges: [],
-        aliases: [],
-        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
-        additionalSecretOutputs: [],
+        ignoreChanges: NO_STRINGS,
+        aliases: NO_STRINGS,
+        customTimeouts: NO_TIMEOUTS,
+        additionalSecretOutputs: NO_STRINGS,
     };
     if (r.parent) o.parent = r.parent;
     return o;
@@ -269,7 +287,18 @@ export interface EvalContext {
     config: PackConfig;
     stackTags: ReadonlyMap<string, string>;
     byUrn: Map<string, PolicyResource>;
-    proxied: Map<string, Record<string, any>>;
+    /** Per-resource pieces that do not depend on the policy (props proxy, opts, isType/asType, provider). */
+    prepared: Map<string, Prepared>;
+    /** Per-policy getConfig (config resolved once per evaluation). */
+    getConfig: Map<AnyPolicy, ResourceValidationArgs["getConfig"]>;
+}
+
+interface Prepared {
+    props: Record<string, any>;
+    opts: PolicyResourceOptions;
+    isType: ResourceValidationArgs["isType"];
+    asType: ResourceValidationArgs["asType"];
+    provider?: PolicyProviderResource;
 }
 
 export function makeContext(resources: PolicyResource[], opts: { env: Environment; config?: PackConfig; stackTags?: Record<string, string> }): EvalContext {
@@ -280,17 +309,41 @@ export function makeContext(resources: PolicyResource[], opts: { env: Environmen
         config: opts.config ?? loadPackConfig(opts.env),
         stackTags: freezeMap(new Map(Object.entries(opts.stackTags ?? {}))),
         byUrn,
-        proxied: new Map(),
+        prepared: new Map(),
+        getConfig: new Map(),
     };
 }
 
-function proxiedProps(ctx: EvalContext, r: PolicyResource): Record<string, any> {
-    let p = ctx.proxied.get(r.urn);
-    if (!p) {
-        p = proxyModule.unknownCheckingProxy(r.props);
-        ctx.proxied.set(r.urn, p);
-    }
+function proxied<T extends object>(o: T): T {
+    const p = proxyModule.unknownCheckingProxy(o);
+    proxyTargets.set(p, o);
     return p;
+}
+
+function prepare(ctx: EvalContext, r: PolicyResource): Prepared {
+    let p = ctx.prepared.get(r.urn);
+    if (p) return p;
+    const props = proxied(r.props);
+    p = {
+        props,
+        opts: optionsOf(r),
+        isType: isTypeFn(r.type),
+        asType: asTypeFn(r.type, props),
+        provider: providerOf(ctx, r),
+    };
+    ctx.prepared.set(r.urn, p);
+    return p;
+}
+
+function getConfigFor(ctx: EvalContext, p: AnyPolicy): ResourceValidationArgs["getConfig"] {
+    let f = ctx.getConfig.get(p);
+    if (!f) {
+        const cfg = policyConfigOf(p, ctx.config, ctx.env);
+        // Like the runtime: a fresh object per call, without enforcementLevel.
+        f = (<T extends object>() => ({ ...cfg }) as T) as ResourceValidationArgs["getConfig"];
+        ctx.getConfig.set(p, f);
+    }
+    return f;
 }
 
 function providerOf(ctx: EvalContext, r: PolicyResource): PolicyProviderResource | undefined {
@@ -300,27 +353,24 @@ function providerOf(ctx: EvalContext, r: PolicyResource): PolicyProviderResource
     const pr = ctx.byUrn.get(urn);
     const type = pr?.type ?? urn.split("::").slice(-2, -1)[0] ?? "";
     const name = pr?.name ?? urn.slice(urn.lastIndexOf("::") + 2);
-    return { type, urn, name, props: proxyModule.unknownCheckingProxy(pr?.props ?? {}) };
+    return { type, urn, name, props: proxied(pr?.props ?? {}) };
 }
 
 export function buildResourceArgs(ctx: EvalContext, p: AnyPolicy, r: PolicyResource): ResourceValidationArgs {
-    const props = proxiedProps(ctx, r);
-    const type = r.type;
-    const cfg = policyConfigOf(p, ctx.config, ctx.env);
+    const pr = prepare(ctx, r);
     const args: ResourceValidationArgs = {
-        type,
-        props,
+        type: r.type,
+        props: pr.props,
         urn: r.urn,
         name: r.name,
-        opts: optionsOf(r),
+        opts: pr.opts,
         stackTags: ctx.stackTags,
-        isType: (resourceClass: unknown) => isTypeOf(type, resourceClass),
-        asType: ((resourceClass: unknown) => (isTypeOf(type, resourceClass) ? props : undefined)) as ResourceValidationArgs["asType"],
-        getConfig: (<T extends object>() => ({ ...cfg }) as T) as ResourceValidationArgs["getConfig"],
+        isType: pr.isType,
+        asType: pr.asType,
+        getConfig: getConfigFor(ctx, p),
         notApplicable: throwNotApplicable,
     };
-    const provider = providerOf(ctx, r);
-    if (provider) args.provider = provider;
+    if (pr.provider) args.provider = pr.provider;
     return args;
 }
 
@@ -329,21 +379,19 @@ export function buildStackResources(ctx: EvalContext, resources: PolicyResource[
     const out: RuntimePolicyResource[] = [];
     const byUrn = new Map<string, RuntimePolicyResource>();
     for (const r of resources) {
-        const props = proxiedProps(ctx, r);
-        const type = r.type;
+        const p = prepare(ctx, r);
         const pr: RuntimePolicyResource = {
-            type,
-            props,
+            type: r.type,
+            props: p.props,
             urn: r.urn,
             name: r.name,
-            opts: optionsOf(r),
+            opts: p.opts,
             dependencies: [],
             propertyDependencies: {},
-            isType: (resourceClass: unknown) => isTypeOf(type, resourceClass),
-            asType: ((resourceClass: unknown) => (isTypeOf(type, resourceClass) ? props : undefined)) as RuntimePolicyResource["asType"],
+            isType: p.isType,
+            asType: p.asType as RuntimePolicyResource["asType"],
         };
-        const provider = providerOf(ctx, r);
-        if (provider) pr.provider = provider;
+        if (p.provider) pr.provider = p.provider;
         out.push(pr);
         byUrn.set(r.urn, pr);
     }
@@ -354,19 +402,22 @@ export function buildStackResources(ctx: EvalContext, resources: PolicyResource[
             const parent = byUrn.get(r.parent);
             if (parent) pr.parent = parent;
         }
-        pr.dependencies = (r.dependencies ?? []).map((d) => byUrn.get(d)).filter((d): d is RuntimePolicyResource => !!d);
-        for (const [k, v] of Object.entries(r.propertyDependencies ?? {})) {
-            pr.propertyDependencies[k] = (Array.isArray(v) ? v : []).map((d) => byUrn.get(d)).filter((d): d is RuntimePolicyResource => !!d);
+        if (r.dependencies && r.dependencies.length > 0) {
+            pr.dependencies = r.dependencies.map((d) => byUrn.get(d)).filter((d): d is RuntimePolicyResource => !!d);
+        }
+        if (r.propertyDependencies) {
+            for (const [k, v] of Object.entries(r.propertyDependencies)) {
+                pr.propertyDependencies[k] = (Array.isArray(v) ? v : []).map((d) => byUrn.get(d)).filter((d): d is RuntimePolicyResource => !!d);
+            }
         }
     }
     return out;
 }
 
 export function buildStackArgs(ctx: EvalContext, p: AnyPolicy, stackResources: RuntimePolicyResource[]): StackValidationArgs {
-    const cfg = policyConfigOf(p, ctx.config, ctx.env);
     return {
         resources: stackResources,
-        getConfig: (<T extends object>() => ({ ...cfg }) as T) as StackValidationArgs["getConfig"],
+        getConfig: getConfigFor(ctx, p),
         stackTags: ctx.stackTags,
         notApplicable: throwNotApplicable,
     };
@@ -388,17 +439,20 @@ export function sanitizeResources(input: readonly unknown[]): { resources: Polic
             continue;
         }
         const urn = typeof r.urn === "string" && r.urn.length > 0 ? r.urn : undefined;
-        const problems: string[] = [];
-        if (!urn) problems.push(`missing or invalid "urn"`);
-        if (typeof r.type !== "string" || r.type.length === 0) problems.push(`missing or invalid "type"`);
-        if (r.props === null || typeof r.props !== "object" || Array.isArray(r.props)) problems.push(`"props" is not an object`);
-        if (r.dependencies !== undefined && !Array.isArray(r.dependencies)) problems.push(`"dependencies" is not an array`);
-        if (urn && seen.has(urn)) problems.push("duplicate URN");
-        if (problems.length > 0) {
+        const okType = typeof r.type === "string" && r.type.length > 0;
+        const okProps = r.props !== null && typeof r.props === "object" && !Array.isArray(r.props);
+        const okDeps = r.dependencies === undefined || Array.isArray(r.dependencies);
+        if (!urn || !okType || !okProps || !okDeps || seen.has(urn)) {
+            const problems: string[] = [];
+            if (!urn) problems.push(`missing or invalid "urn"`);
+            if (!okType) problems.push(`missing or invalid "type"`);
+            if (!okProps) problems.push(`"props" is not an object`);
+            if (!okDeps) problems.push(`"dependencies" is not an array`);
+            if (urn && seen.has(urn)) problems.push("duplicate URN");
             errors.push({ index, urn, message: `malformed resource skipped: ${problems.join(", ")}` });
             continue;
         }
-        seen.add(urn!);
+        seen.add(urn);
         resources.push(r as PolicyResource);
     }
     return { resources, errors };
@@ -445,10 +499,12 @@ export function evaluatePolicies(input: PolicyResource[], opts: EvaluateOptions)
     for (const { p, level } of active) {
         if (!isResourcePolicy(p) || !p.validateResource) continue;
         const validations = Array.isArray(p.validateResource) ? p.validateResource : [p.validateResource];
+        let current = "";
+        const report: ReportViolation = (message: string) => {
+            violations.push({ policy: p.name, enforcementLevel: level, urn: current, message: message || p.description });
+        };
         for (const r of resources) {
-            const report: ReportViolation = (message: string) => {
-                violations.push({ policy: p.name, enforcementLevel: level, urn: r.urn, message: message || p.description });
-            };
+            current = r.urn;
             for (const validate of validations) {
                 try {
                     asyncResult(p, level, r.urn, validate(buildResourceArgs(ctx, p, r), report));

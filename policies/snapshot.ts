@@ -117,8 +117,16 @@ function toResource(r: unknown, inputs: unknown, outputs: unknown, secretsProvid
     if (inputs !== undefined && inputs !== null && !isObject(inputs)) props = inputs;
     else if (outputs !== undefined && outputs !== null && !isObject(outputs)) props = outputs;
     else {
-        const merged: Record<string, unknown> = { ...(isObject(outputs) ? outputs : {}), ...(isObject(inputs) ? inputs : {}) };
-        delete merged.__defaults;
+        let merged: Record<string, unknown>;
+        if (!isObject(outputs)) merged = isObject(inputs) ? inputs : {};
+        else if (!isObject(inputs)) merged = outputs;
+        else merged = { ...outputs, ...inputs };
+        if ("__defaults" in merged) {
+            // Rebuild rather than `delete` (which would switch the object to slow dictionary mode).
+            const copy: Record<string, unknown> = {};
+            for (const k in merged) if (k !== "__defaults") copy[k] = merged[k];
+            merged = copy;
+        }
         props = normalize(merged, secretsProvider);
     }
     const urn = typeof r.urn === "string" ? r.urn : undefined;

@@ -66,9 +66,9 @@ export const leastPrivilegeTelemetry: ResourceValidationPolicy = {
         "The billing-scraper and State Exporter IAM policies name exact actions and resources: no wildcard actions or resources, no NotAction/NotResource, no AWS-managed policies.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
-        const props = raw(args.props);
         const t = args.type;
         if (t !== IAM_POLICY && t !== IAM_ROLE && t !== IAM_ROLE_POLICY && t !== IAM_ROLE_POLICY_ATTACHMENT) return;
+        const props = raw(args.props);
         const self = isTelemetry(args.name, props) || (t !== IAM_ROLE && t !== IAM_POLICY && !!str(props.role) && TELEMETRY_NAME.test(str(props.role)!));
         if (!self) return;
         if (t === IAM_POLICY || t === IAM_ROLE_POLICY) {

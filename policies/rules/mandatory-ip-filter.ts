@@ -43,14 +43,16 @@ export const mandatoryIpFilter: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     configSchema: { properties: { ...environmentSchema } },
     validateResource: (args, reportViolation) => {
+        const type = args.type;
+        const kt = k8sType(type);
+        const isService = kt !== undefined && kt.group === "core" && kt.kind === "Service";
+        if (!isService && type !== HELM_RELEASE && type !== SG && type !== SG_RULE && type !== SG_INGRESS_RULE) return;
         const props = raw(args.props);
         const prod = envOf(args.getConfig<{ environment?: string }>()) === "prod";
-        const type = args.type;
         const fix =
             "Remediation: set `byoc:ingress.ipAllowList` (loadBalancerSourceRanges) to the client CIDRs; use a private ingress (internal NLB + peering) when clients are in a VPC.";
 
-        const kt = k8sType(type);
-        if (kt && kt.group === "core" && kt.kind === "Service") {
+        if (isService) {
             if (get(props, "spec", "type") !== "LoadBalancer") return;
             const problem = allowListProblem(serviceRanges(props), prod);
             if (problem) reportViolation(`LoadBalancer Service '${args.name}' ${problem}. ${fix}`);

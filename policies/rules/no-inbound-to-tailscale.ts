@@ -37,6 +37,8 @@ export const noInboundToTailscale: ResourceValidationPolicy = {
         "Tailscale agents only dial out (coordination server, DERP). Their security groups carry no ingress rules and no Kubernetes Service selects them.",
     enforcementLevel: "mandatory",
     validateResource: (args, reportViolation) => {
+        const kt = k8sType(args.type);
+        if (args.type !== SG && args.type !== SG_INGRESS_RULE && kt?.kind !== "Service") return;
         const props = raw(args.props);
         if (args.type === SG) {
             if (!isTailscaleSecurityGroup(args.name, props)) return;
@@ -57,7 +59,6 @@ export const noInboundToTailscale: ResourceValidationPolicy = {
             );
             return;
         }
-        const kt = k8sType(args.type);
         if (kt && kt.kind === "Service" && selectsAgentComponent(props)) {
             reportViolation(
                 `Service '${args.name}' selects the Tailscale agent pods, which would give them an inbound path. ` +
@@ -133,13 +134,31 @@ export const noInboundToTailscaleStack: StackValidationPolicy = {
         }
         if (agents.length === 0) return;
 
+        // Indexes (no O(services × agents) scans): agents by "label=value" and by namespace.
+        const byLabel = new Map<string, Agent[]>();
+        const byNs = new Map<string, Agent[]>();
+        for (const a of agents) {
+            for (const [k, v] of Object.entries(a.podLabels)) {
+                const key = `${k}=${String(v)}`;
+                const list = byLabel.get(key);
+                if (list) list.push(a);
+                else byLabel.set(key, [a]);
+            }
+            const list = byNs.get(a.ns);
+            if (list) list.push(a);
+            else byNs.set(a.ns, [a]);
+        }
+        const inNs = (ns: string): Agent[] => (ns === "*" ? agents : [...(byNs.get(ns) ?? []), ...(byNs.get("*") ?? [])]);
+
         for (const s of services) {
             const p = raw(s.props);
             if (selectsAgentComponent(p)) continue; // reported by the resource policy
             const sel = get(p, "spec", "selector");
             if (!isObj(sel) || Object.keys(sel).length === 0) continue; // no selector: no pods selected
+            const [k0, v0] = Object.entries(sel)[0];
+            if (isUnknown(v0)) continue;
             const ns = namespaceKey(s);
-            const hit = agents.find((a) => sameNs(a.ns, ns) && selectorMatches(sel, a.podLabels) === true);
+            const hit = (byLabel.get(`${k0}=${String(v0)}`) ?? []).find((a) => sameNs(a.ns, ns) && selectorMatches(sel, a.podLabels) === true);
             if (hit) {
                 reportViolation(
                     `Service '${s.name}' selects the pods of Tailscale agent ${hit.urn}, giving them an inbound path. ` +
@@ -151,7 +170,7 @@ export const noInboundToTailscaleStack: StackValidationPolicy = {
 
         const agentNamespaces = new Map<string, Agent>();
         for (const a of agents) if (!agentNamespaces.has(a.ns)) agentNamespaces.set(a.ns, a);
-        const denyAllNs: string[] = [];
+        const denyAllNs = new Set<string>();
         for (const np of netpols) {
             const p = raw(np.props);
             const spec = get(p, "spec");
@@ -161,9 +180,9 @@ export const noInboundToTailscaleStack: StackValidationPolicy = {
             const coversIngress = types === undefined || types === null || arr(types).includes("Ingress");
             const rules = arr(spec.ingress);
             const ns = namespaceKey(np);
-            if (coversIngress && rules.length === 0 && isEmptySelector(spec.podSelector)) denyAllNs.push(ns);
+            if (coversIngress && rules.length === 0 && isEmptySelector(spec.podSelector)) denyAllNs.add(ns);
             if (rules.length > 0) {
-                const opened = agents.find((a) => sameNs(a.ns, ns) && labelSelectorMatches(spec.podSelector, a.podLabels) === true);
+                const opened = inNs(ns).find((a) => labelSelectorMatches(spec.podSelector, a.podLabels) === true);
                 if (opened) {
                     reportViolation(
                         `NetworkPolicy '${np.name}' allows ingress to the pods of Tailscale agent ${opened.urn}. ` +
@@ -174,7 +193,7 @@ export const noInboundToTailscaleStack: StackValidationPolicy = {
             }
         }
         for (const [ns, a] of agentNamespaces) {
-            if (!denyAllNs.some((d) => sameNs(d, ns))) {
+            if (!(denyAllNs.has(ns) || denyAllNs.has("*") || (ns === "*" && denyAllNs.size > 0))) {
                 reportViolation(
                     `Namespace '${ns}' runs Tailscale agent ${a.urn} but has no deny-all-ingress NetworkPolicy. ` +
                         "Remediation: add a NetworkPolicy in that namespace with `podSelector: {}`, `policyTypes: [Ingress]` and no ingress rules.",

@@ -74,6 +74,8 @@ export const privateEndpoints: ResourceValidationPolicy = {
         },
     },
     validateResource: (args, reportViolation) => {
+        const t = args.type;
+        if (t !== EKS_COMPONENT && t !== EKS_CLUSTER && t !== SUBNET && t !== LAUNCH_TEMPLATE) return;
         const props = raw(args.props);
         const cfg = args.getConfig<Cfg>();
         const fix = cfg.privateEndpointOnly

@@ -87,9 +87,10 @@ export const tailscaleManagementOnly: ResourceValidationPolicy = {
         },
     },
     validateResource: (args, reportViolation) => {
+        const type = args.type;
+        if (!type.startsWith("kubernetes:") && !type.startsWith("tailscale:")) return;
         const props = raw(args.props);
         const cfg = args.getConfig<Cfg>();
-        const type = args.type;
 
         const tmpl = podTemplate(type, props);
         if (tmpl) {

@@ -84,11 +84,12 @@ export const timeBoundAccess: ResourceValidationPolicy = {
         },
     },
     validateResource: (args, reportViolation) => {
+        const type = args.type;
+        if (!type.startsWith("kubernetes:") && type !== LOCALLY_SIGNED_CERT && type !== SELF_SIGNED_CERT && type !== ACCESS_POLICY_ASSOCIATION && type !== ACCESS_ENTRY) return;
         const props = raw(args.props);
         const cfg = args.getConfig<Cfg>();
         const env = envOf(cfg);
         const cap = cfg.maxCertificateHours ?? CERT_HOURS_CAP[env];
-        const type = args.type;
         const certFix = `Remediation: issue certificates per approved grant with validityPeriodHours ≤ ${cap} (byoc:access.maxCertificateHours).`;
 
         if (type === LOCALLY_SIGNED_CERT || type === SELF_SIGNED_CERT) {

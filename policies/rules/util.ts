@@ -27,8 +27,13 @@ export function isUnknown(v: unknown): boolean {
  * unknown value. Our rules prefer to decide themselves what an unknown means, so they read the
  * proxied object's target (plain JSON with sentinels in place). Works on plain objects too.
  */
+/** Proxy → target registry filled by our engine (a WeakMap lookup does not go through the proxy's traps). */
+export const proxyTargets = new WeakMap<object, object>();
+
 export function raw<T = Record<string, any>>(props: unknown): T {
     if (props !== null && typeof props === "object") {
+        const t = proxyTargets.get(props);
+        if (t) return t as T;
         const p = props as Record<string, unknown>;
         if (p["__isSpecialProxy"] === true) {
             return p["__getSpecialProxyTarget"] as T;
@@ -87,6 +92,8 @@ export function num(v: unknown): number | undefined {
 export function isWorldCidr(cidr: unknown): boolean {
     const s = str(cidr)?.trim();
     if (!s) return false;
+    const slash = s.lastIndexOf("/");
+    if (slash >= 0 && !/^0+$/.test(s.slice(slash + 1))) return false; // fast path: prefix length is not 0
     try {
         const [, bits] = ipaddr.parseCIDR(s);
         return bits === 0;
@@ -169,9 +176,15 @@ export function identifiers(r: StackRes, extraKeys: string[] = []): string[] {
 /** Index resources of the given types by every identifier, for O(1) joins. */
 export function indexBy(resources: StackRes[], pred: (r: StackRes) => boolean, extraKeys: string[] = []): Map<string, StackRes> {
     const m = new Map<string, StackRes>();
+    const keys = ["id", "arn", "name", ...extraKeys];
     for (const r of resources) {
         if (!pred(r)) continue;
-        for (const id of identifiers(r, extraKeys)) m.set(id, r);
+        m.set(r.urn, r);
+        const p = raw(r.props);
+        for (const k of keys) {
+            const v = str(p[k]);
+            if (v) m.set(v, r);
+        }
     }
     return m;
 }
@@ -221,11 +234,14 @@ export interface K8sType {
     kind: string;
 }
 /** Parses `kubernetes:<group>/<version>:<Kind>`; undefined for anything else. */
+const k8sTypeCache = new Map<string, K8sType | undefined>();
 export function k8sType(type: string): K8sType | undefined {
     if (!type.startsWith("kubernetes:")) return undefined;
+    if (k8sTypeCache.has(type)) return k8sTypeCache.get(type);
     const m = /^kubernetes:([^:]+)\/([^/:]+):([^:]+)$/.exec(type);
-    if (!m) return undefined;
-    return { group: m[1], version: m[2], kind: m[3] };
+    const t = m ? Object.freeze({ group: m[1], version: m[2], kind: m[3] }) : undefined;
+    if (k8sTypeCache.size < 10000) k8sTypeCache.set(type, t);
+    return t;
 }
 
 export function labels(props: Obj): Obj {

@@ -1,0 +1,130 @@
+/**
+ * Benchmark: `byoc policy check` on a generated 10,000-resource `pulumi stack export` (a realistic mix of the
+ * types the rules inspect plus ones they skip), run in-process. Prints resources/s and peak RSS.
+ * Target (issue 3): ≥ 20,000 resources/s and < 300 MB.
+ *
+ *   node --require tsx/cjs bench/policy-check.ts [count]
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { runPolicyCheck } from "../cli/policy-check";
+
+const COUNT = Number(process.argv[2] ?? 10000);
+const RUNS = 5;
+const U = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const STACK = "urn:pulumi:bench::byoc-dataplane::";
+const urn = (type: string, name: string) => `${STACK}${type}::${name}`;
+const tags = (role: string, component: string) => ({ "byoc:customer": "acme", "byoc:environment": "prod", "byoc:component": component, "byoc:role": role });
+const podLabels = (c: string, i: number) => ({ "app.kubernetes.io/part-of": "byoc-data-plane", "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/component": c, "byoc.dev/i": String(i) });
+
+type Gen = (i: number) => Record<string, unknown>[];
+const gens: Gen[] = [
+    (i) => {
+        const vpc = urn("aws:ec2/vpc:Vpc", `vpc-${i}`);
+        return [
+            { urn: vpc, type: "aws:ec2/vpc:Vpc", custom: true, id: `vpc-${i}`, inputs: { cidrBlock: "10.0.0.0/16", tags: tags("network", "DataPlaneNetwork") }, outputs: { id: `vpc-${i}`, arn: `arn:aws:ec2:eu-west-1:1:vpc/vpc-${i}` } },
+            { urn: urn("aws:ec2/vpcEndpoint:VpcEndpoint", `s3-${i}`), type: "aws:ec2/vpcEndpoint:VpcEndpoint", custom: true, dependencies: [vpc], propertyDependencies: { vpcId: [vpc] }, inputs: { vpcId: `vpc-${i}`, serviceName: "com.amazonaws.eu-west-1.s3", vpcEndpointType: "Gateway" }, outputs: {} },
+            { urn: urn("aws:ec2/subnet:Subnet", `private-${i}`), type: "aws:ec2/subnet:Subnet", custom: true, dependencies: [vpc], inputs: { vpcId: `vpc-${i}`, cidrBlock: "10.0.0.0/19", mapPublicIpOnLaunch: false, tags: { ...tags("network", "DataPlaneNetwork"), "byoc:tier": "private" } }, outputs: { id: `subnet-${i}` } },
+        ];
+    },
+    (i) => {
+        const b = urn("aws:s3/bucketV2:BucketV2", `thanos-${i}`);
+        return [
+            { urn: b, type: "aws:s3/bucketV2:BucketV2", custom: true, inputs: { bucket: `thanos-${i}`, tags: tags("thanos", "TelemetryOutbound") }, outputs: { id: `thanos-${i}`, arn: `arn:aws:s3:::thanos-${i}` } },
+            { urn: urn("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", `thanos-${i}`), type: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", custom: true, dependencies: [b], propertyDependencies: { bucket: [b] }, inputs: { bucket: `thanos-${i}`, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true } },
+        ];
+    },
+    (i) => {
+        const sg = urn("aws:ec2/securityGroup:SecurityGroup", `agent-${i}`);
+        return [
+            { urn: sg, type: "aws:ec2/securityGroup:SecurityGroup", custom: true, inputs: { egress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }], tags: tags("tailscale-agent", "TailnetEndpoint") }, outputs: { id: `sg-a${i}` } },
+            { urn: urn("aws:ec2/securityGroupRule:SecurityGroupRule", `nodes-${i}`), type: "aws:ec2/securityGroupRule:SecurityGroupRule", custom: true, inputs: { type: "ingress", securityGroupId: `sg-n${i}`, protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["10.0.0.0/16"] } },
+            { urn: urn("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", `nodes-${i}`), type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", custom: true, inputs: { securityGroupId: U, cidrIpv4: "10.0.0.0/16", ipProtocol: "tcp", fromPort: 10250, toPort: 10250 } },
+        ];
+    },
+    (i) => {
+        const l = podLabels("tailscale-agent", i);
+        return [
+            { urn: urn("kubernetes:apps/v1:Deployment", `agent-${i}`), type: "kubernetes:apps/v1:Deployment", custom: true, inputs: { metadata: { namespace: `tailnet-${i % 50}`, labels: l }, spec: { selector: { matchLabels: l }, template: { metadata: { labels: l }, spec: { containers: [{ name: "tailscale", image: "ghcr.io/tailscale/tailscale:v1.80.3", env: [{ name: "TS_KUBE_SECRET", value: `agent-${i}` }, { name: "TS_USERSPACE", value: "true" }] }] } } } } },
+            { urn: urn("kubernetes:core/v1:Service", `nginx-${i}`), type: "kubernetes:core/v1:Service", custom: true, inputs: { metadata: { namespace: `tailnet-${i % 50}` }, spec: { type: "ClusterIP", selector: podLabels("tailnet-nginx", i), ports: [{ port: 443 }] } } },
+            { urn: urn("kubernetes:networking.k8s.io/v1:NetworkPolicy", `deny-${i}`), type: "kubernetes:networking.k8s.io/v1:NetworkPolicy", custom: true, inputs: { metadata: { namespace: `tailnet-${i % 50}` }, spec: { podSelector: {}, policyTypes: ["Ingress"] } } },
+            { urn: urn("kubernetes:core/v1:ConfigMap", `nginx-conf-${i}`), type: "kubernetes:core/v1:ConfigMap", custom: true, inputs: { metadata: { labels: podLabels("tailnet-nginx", i) }, data: { "nginx.conf": "server { listen 443 ssl; location / { proxy_pass https://kubernetes.default.svc; } }\n".repeat(5) } } },
+        ];
+    },
+    (i) => [
+        { urn: urn("tailscale:index/tailnetKey:TailnetKey", `key-${i}`), type: "tailscale:index/tailnetKey:TailnetKey", custom: true, inputs: { tags: ["tag:byoc-dataplane"], preauthorized: true, reusable: false, ephemeral: false, expiry: 3600 } },
+        { urn: urn("tls:index/locallySignedCert:LocallySignedCert", `oncall-${i}`), type: "tls:index/locallySignedCert:LocallySignedCert", custom: true, inputs: { allowedUses: ["digital_signature", "client_auth"], validityPeriodHours: 8, certRequestPem: "-----BEGIN CERTIFICATE REQUEST-----\nMIIB...\n-----END CERTIFICATE REQUEST-----" } },
+        // one troubleshooting users.d ConfigMap per five grants (a stack has one per customer cluster)
+        ...(i % 5 === 4 ? [] : [{ urn: urn("kubernetes:core/v1:ConfigMap", `ch-dashboards-${i}`), type: "kubernetes:core/v1:ConfigMap", custom: true, inputs: { metadata: { labels: podLabels("prometheus", i) }, data: { "rules.yaml": "groups: []\n" } } }]),
+        ...(i % 5 !== 4 ? [] : [{ urn: urn("kubernetes:core/v1:ConfigMap", `ch-users-${i}`), type: "kubernetes:core/v1:ConfigMap", custom: true, inputs: { metadata: { labels: podLabels("troubleshooting", i) }, data: { "oncall.xml": `<clickhouse><users><oncall_${i}><ssl_certificates><common_name>oncall-${i}</common_name></ssl_certificates><profile>readonly</profile><grants><query>GRANT SELECT ON system.*</query></grants></oncall_${i}></users></clickhouse>` } } }]),
+        { urn: urn("aws:eks/accessPolicyAssociation:AccessPolicyAssociation", `oncall-${i}`), type: "aws:eks/accessPolicyAssociation:AccessPolicyAssociation", custom: true, inputs: { clusterName: U, principalArn: `arn:aws:iam::1:role/oncall-${i}`, policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", accessScope: { type: "cluster" } } },
+    ],
+    (i) => {
+        const role = urn("aws:iam/role:Role", `billing-${i}`);
+        return [
+            { urn: role, type: "aws:iam/role:Role", custom: true, inputs: { assumeRolePolicy: "{}", tags: tags("billing-scraper", "TelemetryOutbound") }, outputs: { name: `billing-${i}`, arn: `arn:aws:iam::1:role/billing-${i}` } },
+            { urn: urn("aws:iam/rolePolicy:RolePolicy", `billing-${i}`), type: "aws:iam/rolePolicy:RolePolicy", custom: true, dependencies: [role], propertyDependencies: { role: [role] }, inputs: { role: U, policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:PutObject"], Resource: [`arn:aws:s3:::provider-billing/acme-${i}/*`] }] }) } },
+            { urn: urn("kubernetes:networking.istio.io/v1:Gateway", `gw-${i}`), type: "kubernetes:networking.istio.io/v1:Gateway", custom: true, inputs: { spec: { servers: [{ port: { number: 443, protocol: "HTTPS" }, hosts: ["*"], tls: { mode: "SIMPLE", credentialName: "cert" } }, { port: { number: 80, protocol: "HTTP" }, hosts: ["*"], tls: { httpsRedirect: true } }] } } },
+            { urn: urn("kubernetes:core/v1:Service", `ingress-${i}`), type: "kubernetes:core/v1:Service", custom: true, inputs: { spec: { type: "LoadBalancer", loadBalancerSourceRanges: ["203.0.113.0/24"], selector: { istio: "ingressgateway" } } } },
+        ];
+    },
+    (i) => [
+        { urn: urn("aws:cloudwatch/logGroup:LogGroup", `logs-${i}`), type: "aws:cloudwatch/logGroup:LogGroup", custom: true, inputs: { retentionInDays: 30, tags: tags("logs", "DataPlaneCluster") } },
+        { urn: urn("byoc:index:TailnetEndpoint", `ep-${i}`), type: "byoc:index:TailnetEndpoint", custom: false },
+        { urn: urn("aws:eks/cluster:Cluster", `eks-${i}`), type: "aws:eks/cluster:Cluster", custom: true, inputs: { vpcConfig: { endpointPublicAccess: true, endpointPrivateAccess: true, publicAccessCidrs: ["198.51.100.0/28"], subnetIds: [U] } } },
+    ],
+];
+
+function generate(n: number): Record<string, unknown>[] {
+    const out: Record<string, unknown>[] = [{ urn: `${STACK}pulumi:pulumi:Stack::byoc-dataplane-bench`, type: "pulumi:pulumi:Stack", custom: false }];
+    for (let i = 0; out.length < n; i++) out.push(...gens[i % gens.length](i));
+    return out.slice(0, n);
+}
+
+function main() {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-policy-bench-"));
+    const file = path.join(dir, "stack-export.json");
+    const resources = generate(COUNT);
+    fs.writeFileSync(file, JSON.stringify({ version: 3, deployment: { manifest: { time: new Date().toISOString(), magic: "", version: "v3.150.0" }, secrets_providers: { type: "passphrase", state: {} }, resources } }));
+    const bytes = fs.statSync(file).size;
+    resources.length = 0;
+
+    let out = "";
+    const io = { stdout: { write: (s: string) => (out += s) }, stderr: { write: (s: string) => (out += s) } };
+    // Cold run (module load, JIT warm-up) reported separately; the timed runs measure steady state.
+    const tc = process.hrtime.bigint();
+    runPolicyCheck([file, "--json"], io);
+    const coldMs = Number(process.hrtime.bigint() - tc) / 1e6;
+
+    const runs: number[] = [];
+    const cpu: number[] = [];
+    let code = -1;
+    for (let r = 0; r < RUNS; r++) {
+        out = "";
+        const c0 = process.cpuUsage();
+        const t0 = process.hrtime.bigint();
+        code = runPolicyCheck([file, "--json"], io);
+        runs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+        const c = process.cpuUsage(c0);
+        cpu.push((c.user + c.system) / 1000);
+    }
+    const rep = JSON.parse(out);
+    const best = Math.min(...runs);
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    const median = med(runs);
+    const cpuMedian = med(cpu);
+    const peakMb = process.resourceUsage().maxRSS / 1024;
+    if (process.env.KEEP_BENCH_FILE) console.log(`  file kept: ${file}`); else fs.rmSync(dir, { recursive: true, force: true });
+    console.log(`byoc policy check benchmark: ${COUNT} resources (${(bytes / 1e6).toFixed(1)} MB stack export), ${rep.policyCount} policies, env ${rep.environment}`);
+    console.log(`  exit code ${code}, violations ${rep.violations.length} (mandatory ${rep.mandatoryCount}), malformed ${rep.errors.length}`);
+    console.log(`  wall time per run (read + parse + evaluate + JSON report): best ${best.toFixed(0)} ms, median ${median.toFixed(0)} ms of ${runs.length} (cold first run ${coldMs.toFixed(0)} ms)`);
+    console.log(`  CPU time per run (user+sys): median ${cpuMedian.toFixed(0)} ms — load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
+    console.log(`  throughput: ${Math.round(COUNT / (median / 1000)).toLocaleString("en-US")} resources/s wall (median; best ${Math.round(COUNT / (best / 1000)).toLocaleString("en-US")}), ${Math.round(COUNT / (cpuMedian / 1000)).toLocaleString("en-US")} resources/CPU-s`);
+    console.log(`  peak RSS: ${peakMb.toFixed(0)} MB`);
+    const ok = COUNT / (best / 1000) >= 20000 && peakMb < 300;
+    console.log(`  target ≥ 20,000 resources/s (best run) and < 300 MB: ${ok ? "met" : "NOT met"}`);
+    if (rep.violations.length > 0) console.log(`  first violation: ${rep.violations[0].policy}: ${rep.violations[0].message}`);
+}
+
+main();
