@@ -117,8 +117,17 @@ export const issuerNameFor = (server: AcmeServer) => `letsencrypt-${server}`;
 // ---------------------------------------------------------------------------------------------------------------
 // Kubernetes objects of the gateway
 
+/**
+ * The gateway namespace enforces the `baseline` Pod Security Standard and warns on anything below `restricted`
+ * (the gateway pod meets it); it holds the one workload exposed to clients.
+ */
 export function namespaces(): INamespace[] {
-    return [NS.istio, NS.gateway, NS.certManager].map((name) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name } }));
+    const podSecurity = { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted" };
+    return [NS.istio, NS.gateway, NS.certManager].map((name) => ({
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: { name, ...(name === NS.gateway ? { labels: podSecurity } : {}) },
+    }));
 }
 
 export function gatewayServiceAccount(): IServiceAccount {
@@ -149,7 +158,10 @@ export function gatewayDeployment(replicas: { min: number }): IDeployment {
                 spec: {
                     serviceAccountName: GATEWAY_NAME,
                     // Envoy binds 80/443 directly (Service port = container port); a namespaced sysctl, no privileges.
-                    securityContext: { sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }] },
+                    securityContext: {
+                        sysctls: [{ name: "net.ipv4.ip_unprivileged_port_start", value: "0" }],
+                        seccompProfile: { type: "RuntimeDefault" },
+                    },
                     terminationGracePeriodSeconds: 30,
                     topologySpreadConstraints: [{
                         maxSkew: 1,
