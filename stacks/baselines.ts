@@ -28,7 +28,8 @@ export const baselines: Record<Environment, Baseline> = {
         allowedAcmeServers: ["staging", "production"],
         nodes: { instanceType: "m6i.large", min: 2, desired: 2, max: 4 },
         logRetentionDays: 30,
-        tailscaleKeyExpirySeconds: 4 * 3600,
+        // The policy pack caps auth keys at 3600 s in every environment (policies/config/*.json); an agent starts in minutes.
+        tailscaleKeyExpirySeconds: 3600,
     },
     prod: {
         environment: "prod",

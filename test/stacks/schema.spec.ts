@@ -111,6 +111,16 @@ describe("stacks/schema: the stack configuration contract", () => {
             assert.deepEqual(baselines.prod.allowedAcmeServers, ["production"]);
         });
 
+        it("stays within the policy pack's caps (policies/config/<env>.json), so a stack on its baseline passes them", () => {
+            for (const env of ["dev", "prod"] as const) {
+                const pack = JSON.parse(fs.readFileSync(path.join(ROOT, "policies/config", `${env}.json`), "utf8"));
+                const keyCap = pack["tailscale-management-only"]?.maxAuthKeyExpirySeconds ?? 3600;
+                assert.ok(baselines[env].tailscaleKeyExpirySeconds <= keyCap, `${env}: auth keys ${baselines[env].tailscaleKeyExpirySeconds}s ≤ ${keyCap}s`);
+                const certCap = pack["time-bound-access"]?.maxCertificateHours;
+                if (certCap !== undefined) assert.ok(baselines[env].maxCertificateHours <= certCap, `${env}: certificates ${baselines[env].maxCertificateHours} h ≤ ${certCap} h`);
+            }
+        });
+
         it("exports one schema per top-level key and the endpoint kinds", () => {
             assert.deepEqual(Object.keys(sections), ["region", "environment", "customer", "network", "controlPlane", "ingress", "tailscale", "telemetry", "access"]);
             assert.deepEqual([...endpointKinds], ["kubernetes-api", "clickhouse-system", "metrics"]);
