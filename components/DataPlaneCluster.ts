@@ -81,11 +81,28 @@ export class DataPlaneCluster extends ByocComponent {
             nodeAssociatePublicIpAddress: false,
             instanceRoles: [nodeRole],
             createOidcProvider: false,
+            // Without this the VPC CNI ignores NetworkPolicies, and the deny-all policies of the tailnet agents and
+            // telemetry workloads would be decoration.
+            vpcCniOptions: { enableNetworkPolicy: true },
             tags: {},
         }, { parent: this, dependsOn: [logGroup] });
 
         // Workloads get AWS credentials through EKS Pod Identity: no OIDC trust policies to keep in sync.
         new aws.eks.Addon(`${name}-pod-identity`, { clusterName: args.clusterName, addonName: "eks-pod-identity-agent" }, { parent: this, dependsOn: [cluster] });
+
+        // The EBS CSI driver provisions the encrypted gp3 volumes that keep logs and metrics inside the VPC.
+        const ebsCsiRole = new aws.iam.Role(`${name}-ebs-csi`, {
+            assumeRolePolicy: JSON.stringify({
+                Version: "2012-10-17",
+                Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
+            }),
+        }, parent);
+        new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, parent);
+        new aws.eks.Addon(`${name}-ebs-csi`, {
+            clusterName: args.clusterName,
+            addonName: "aws-ebs-csi-driver",
+            podIdentityAssociations: [{ roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" }],
+        }, { parent: this, dependsOn: [cluster] });
 
         // Nodes: IMDSv2 only with a hop limit of 1 (pods cannot borrow the node role), encrypted gp3 root
         // volumes (logs stay on encrypted EBS), and no public IP on any interface.

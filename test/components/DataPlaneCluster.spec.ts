@@ -49,6 +49,9 @@ describe("DataPlaneCluster (EKS)", () => {
             assert.equal(eks.authenticationMode, "API");
             assert.equal(eks.skipDefaultNodeGroup, true);
             assert.equal(eks.nodeAssociatePublicIpAddress, false);
+            assert.equal(eks.vpcCniOptions.enableNetworkPolicy, true, "NetworkPolicies are enforced");
+            const ebs = stack.ofType("aws:eks/addon:Addon").find((a) => a.inputs.addonName === "aws-ebs-csi-driver");
+            assert.equal(ebs?.inputs.podIdentityAssociations[0].serviceAccount, "ebs-csi-controller-sa");
         });
 
         it(`runs managed nodes in private subnets without public IPs, IMDSv2 only, encrypted volumes (${env})`, () => {
