@@ -3,7 +3,7 @@
  * types the rules inspect plus ones they skip), run in-process. Prints resources/s and peak RSS.
  * Target (issue 3): ≥ 20,000 resources/s and < 300 MB.
  *
- *   node --require tsx/cjs bench/policy-check.ts [count]
+ *   node --require ./cli/register.js bench/policy-check.ts [count]
  */
 import * as fs from "fs";
 import * as os from "os";

@@ -173,7 +173,7 @@ describe("cli/preview: npm run preview -- <stack>", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-preview-cli-"));
         try {
             fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), prodYaml({ "byoc:network": { vpcCidr: "10.40.0.0/16", azcount: 3 }, "byoc:telemetry": undefined }));
-            const run = spawnSync(process.execPath, ["--require", "tsx/cjs", "cli/preview.ts", "bad", "--dir", dir], { cwd: ROOT, encoding: "utf8", timeout: 60000 });
+            const run = spawnSync(process.execPath, ["--require", "./cli/register.js", "cli/preview.ts", "bad", "--dir", dir], { cwd: ROOT, encoding: "utf8", timeout: 60000 });
             assert.equal(run.status, 2, `stdout:\n${run.stdout}\nstderr:\n${run.stderr}`);
             assert.equal(run.stdout, "");
             assert.match(run.stderr, /byoc:network\.azcount = 3: is not a known key/);
