@@ -5,6 +5,7 @@ import { strict as assert } from "assert";
 import { evaluatePolicies } from "../../policies/engine";
 import { ENDPOINTS, serveConfig, TailnetEndpoint, tailnetHostname } from "../../components/TailnetEndpoint";
 import { RecordedResource } from "../../preview/runtime";
+import { baselines } from "../../stacks/baselines";
 import { runComponent, runStack, Stack } from "../harness";
 
 const T = {
@@ -54,8 +55,9 @@ describe("TailnetEndpoint", () => {
         assert.deepEqual(s.outputs.tailnetAclFragment.grants[0].ip, ["tcp:443"]);
     });
 
-    for (const [env, expiry] of [["prod", 3600], ["dev", 4 * 3600]] as const) {
-        it(`${env}: auth keys are tagged, preauthorized, single-use, not ephemeral and expire in ${expiry / 3600} h`, () => {
+    for (const env of ["prod", "dev"] as const) {
+        const expiry = baselines[env].tailscaleKeyExpirySeconds;
+        it(`${env}: auth keys are tagged, preauthorized, single-use, not ephemeral and expire with the baseline (${expiry} s, ≤ 1 h)`, () => {
             const s = env === "prod" ? prod : dev;
             const keys = s.ofType(T.key);
             assert.equal(keys.length, 3);
@@ -65,7 +67,7 @@ describe("TailnetEndpoint", () => {
                 assert.equal(k.inputs.reusable, false);
                 assert.equal(k.inputs.ephemeral, false);
                 assert.equal(k.inputs.expiry, expiry);
-                assert.ok(k.inputs.expiry < 90 * 86400);
+                assert.ok(k.inputs.expiry <= 3600, "hours at most, never the 90-day default");
             }
         });
     }
@@ -209,10 +211,7 @@ describe("TailnetEndpoint", () => {
                 { env },
             );
             const ours = report.violations.filter((v) => /TailnetEndpoint|TailnetCertificateAuthority|tailscale|tailnet/i.test(`${v.urn ?? ""} ${v.message}`));
-            // Known contract conflict, reported to the lead: stacks/baselines.ts gives dev auth keys 4 h while
-            // policies/config/dev.json caps them at 3600 s. The component follows the baseline; only that may differ.
-            const conflict = (v: { message: string }) => env === "dev" && /^Auth key '.*': it expires after 14400s \(cap 3600s\)/.test(v.message);
-            assert.deepEqual(ours.filter((v) => !conflict(v)), []);
+            assert.deepEqual(ours, []);
         });
     }
 
