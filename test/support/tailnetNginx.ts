@@ -32,6 +32,12 @@ export function nginxTest(prefix: string, confPath: string): string {
     return out;
 }
 
+/** Every nginx we started and has not exited: killed by pid if the test process exits first. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+    for (const c of running) c.kill("SIGKILL");
+});
+
 export class NginxProcess {
     private child: ChildProcess | undefined;
     private exited: Promise<void> | undefined;
@@ -45,8 +51,12 @@ export class NginxProcess {
             stdio: ["ignore", "ignore", "pipe"],
         });
         this.child = child;
+        running.add(child);
         child.stderr!.on("data", (d) => (this.stderr += d.toString()));
-        this.exited = new Promise((resolve) => child.once("exit", () => resolve()));
+        this.exited = new Promise((resolve) => child.once("exit", () => {
+            running.delete(child);
+            resolve();
+        }));
         const deadline = Date.now() + 10_000;
         for (const port of ports) {
             for (;;) {

@@ -186,6 +186,13 @@ describe("render/nginx with the real nginx", function () {
             await assert.rejects(get(port, "/", K8S, otherCa.cert), /self[- ]signed|unable to verify|certificate/i);
         });
 
+        it("a request whose Host is not the tailnet name is refused as misdirected (421), never proxied", async () => {
+            const before = seen.length;
+            const res = await get(port, "/api", K8S, internalCa.cert, { host: "kubernetes.default.svc" });
+            assert.equal(res.status, 421);
+            assert.equal(seen.length, before);
+        });
+
         it("another server name (or none) fails the TLS handshake", async () => {
             await assert.rejects(get(port, "/", "evil.example.com", internalCa.cert), /alert|handshake|unrecognized name|socket hang up|ECONNRESET/i);
             const t = await talk(port, { ca: internalCa.cert, rejectUnauthorized: false });
