@@ -18,6 +18,7 @@ export interface CustomerRow {
     config: string;
     status: CustomerStatus;
     outputs: string | null;
+    last_job?: string | null;
     created_by: string;
     created_at: string;
     updated_at: string;
@@ -81,6 +82,8 @@ CREATE TABLE IF NOT EXISTS customers (
     config TEXT NOT NULL,
     status TEXT NOT NULL,
     outputs TEXT,
+    -- the newest job, kept here so the customer list is one indexed join (see insertJob)
+    last_job TEXT,
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -180,7 +183,7 @@ export class Store {
             .prepare(
                 `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at,
                         j.id AS job_id, j.kind AS job_kind, j.state AS job_state
-                 FROM customers c LEFT JOIN jobs j ON j.seq = (SELECT MAX(seq) FROM jobs WHERE customer = c.id)
+                 FROM customers c LEFT JOIN jobs j ON j.id = c.last_job
                  ORDER BY c.id`,
             )
             .all() as any[];
@@ -221,6 +224,7 @@ export class Store {
                  VALUES (@id, @customer, @kind, 'queued', @requested_by, @reason, @rerun_of, @created_at)`,
             )
             .run(row);
+        this.db.prepare("UPDATE customers SET last_job = ? WHERE id = ?").run(row.id, row.customer);
     }
     updateJob(id: string, fields: Partial<Omit<JobRow, "seq" | "id" | "customer" | "kind" | "log">>): void {
         const keys = Object.keys(fields);

@@ -126,7 +126,7 @@ describe("portal: HTTP service with the offline engine", function () {
             assert.equal(r.body.problems[0].path, "body");
             const res = await fetch(`${h.running.url}/api/customers`, { method: "POST", headers: { authorization: `Bearer ${TOKENS.operator}`, "content-type": "application/json" }, body: "{nope" });
             assert.equal(res.status, 400);
-            assert.equal((await res.json()).problems[0].path, "body");
+            assert.equal(((await res.json()) as any).problems[0].path, "body");
         });
 
         it("400 for access requests: every bad field at once, hours above the environment's cap, a CSR for someone else", async () => {
