@@ -13,7 +13,7 @@ function positiveNumber(name: string, fallback: number, allowZero = false): numb
     return n;
 }
 
-async function main(): Promise<void> {
+export async function main(): Promise<void> {
     const dataDir = path.join(REPO_ROOT, ".byoc");
     const port = positiveNumber("PORT", 8080, true);
     const kind = selectEngineKind();
@@ -50,7 +50,9 @@ async function main(): Promise<void> {
     process.on("SIGTERM", () => stop("SIGTERM"));
 }
 
-main().catch((err) => {
-    console.error(`byoc portal: ${(err as Error).message}`);
-    process.exit(1);
-});
+if (require.main === module) {
+    main().catch((err) => {
+        console.error(`byoc portal: ${(err as Error).message}`);
+        process.exit(1);
+    });
+}
