@@ -11,7 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as tailscale from "@pulumi/tailscale";
 import * as tls from "@pulumi/tls";
 import { EndpointKind } from "../stacks/schema";
-import { ByocComponent, k8sLabels, selectorLabels } from "./conventions";
+import { ByocComponent, k8sLabels, restrictedSecurityContext, selectorLabels } from "./conventions";
 import { NetworkFlow } from "./flows";
 import { NginxMode, NginxSpec, renderNginxConfig } from "./render/nginx";
 
@@ -134,14 +134,6 @@ export interface TailnetEndpointArgs {
 }
 
 const POD_SECURITY = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
-const CONTAINER_SECURITY = (uid: number) => ({
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: uid,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ["ALL"] },
-});
 
 export class TailnetEndpoint extends ByocComponent {
     readonly endpoint: EndpointKind;
@@ -249,7 +241,7 @@ export class TailnetEndpoint extends ByocComponent {
                             image: args.nginxImage ?? NGINX_IMAGE,
                             command: ["/bin/sh", "-c", nginxStart],
                             ports: routes.map((r) => ({ name: `tcp-${r.nginxPort}`, containerPort: r.nginxPort, protocol: "TCP" })),
-                            securityContext: CONTAINER_SECURITY(101),
+                            securityContext: restrictedSecurityContext(101),
                             resources: { requests: { cpu: "20m", memory: "32Mi" }, limits: { cpu: "250m", memory: "128Mi" } },
                             readinessProbe: { tcpSocket: { port: routes[0].nginxPort }, periodSeconds: 10 },
                             volumeMounts: mounts,
@@ -336,7 +328,7 @@ export class TailnetEndpoint extends ByocComponent {
                                 { name: "TS_SOCKET", value: "/tmp/tailscaled.sock" },
                                 { name: "HOME", value: "/tmp" },
                             ],
-                            securityContext: CONTAINER_SECURITY(1000),
+                            securityContext: restrictedSecurityContext(1000),
                             resources: { requests: { cpu: "20m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } },
                             volumeMounts: [
                                 { name: "serve", mountPath: "/etc/tailscale", readOnly: true },

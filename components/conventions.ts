@@ -93,3 +93,16 @@ export abstract class ByocComponent extends pulumi.ComponentResource {
         super(`byoc:index:${component}`, name, {}, { ...opts, transformations: [transformation, ...(opts?.transformations ?? [])] });
     }
 }
+
+/** Restricted-profile security context: non-root, read-only root filesystem, no privilege escalation. */
+export function restrictedSecurityContext(uid = 65532) {
+    return {
+        runAsNonRoot: true,
+        runAsUser: uid,
+        runAsGroup: uid,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ["ALL"] },
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}

@@ -1,6 +1,7 @@
 // Container specs of the telemetry workloads and the kube-prometheus-stack values, as plain data: what the
 // billing scraper sidecar looks like (exported for the ClickHouse operator to inject), the State Exporter, and
 // how Prometheus, Thanos and Alertmanager are configured. No engine involved, so each is unit-testable.
+import { restrictedSecurityContext } from "../conventions";
 import { AlertmanagerConfig } from "./alertmanager";
 import { RuleGroup } from "./prometheusRules";
 import { PORTS, WORKLOAD_SELECTORS } from "./telemetryNetwork";
@@ -13,19 +14,6 @@ export const DEFAULT_IMAGES = {
     billingScraper: "public.ecr.aws/byoc-provider/billing-scraper:1.6.0",
     stateExporter: "public.ecr.aws/byoc-provider/state-exporter:1.3.2",
 } as const;
-
-/** Restricted-profile security context: non-root, read-only root filesystem, no privilege escalation. */
-export function restrictedSecurityContext(uid = 65532) {
-    return {
-        runAsNonRoot: true,
-        runAsUser: uid,
-        runAsGroup: uid,
-        readOnlyRootFilesystem: true,
-        allowPrivilegeEscalation: false,
-        capabilities: { drop: ["ALL"] },
-        seccompProfile: { type: "RuntimeDefault" },
-    };
-}
 
 export interface Container {
     name: string;

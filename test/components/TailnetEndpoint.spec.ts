@@ -141,7 +141,7 @@ describe("TailnetEndpoint", () => {
             assert.equal(env.TS_ROUTES, undefined);
             assert.doesNotMatch(JSON.stringify(c), /advertise-routes|advertise-exit-node|TS_EXTRA_ARGS/);
             assert.deepEqual(c.securityContext, {
-                runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] },
+                runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, seccompProfile: { type: "RuntimeDefault" },
             });
             assert.ok(c.resources.limits.cpu && c.resources.limits.memory);
             assert.equal(c.ports, undefined, "the agent exposes no container port");
