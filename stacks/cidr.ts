@@ -72,6 +72,15 @@ export function isWorldOpen(text: string): boolean {
     return c !== undefined && c.prefix === 0;
 }
 
+/**
+ * True for blocks wider than any real client network or NAT range: shorter than /8 (IPv4) or /16 (IPv6).
+ * Catches the whole internet written in pieces, such as 0.0.0.0/1 + 128.0.0.0/1.
+ */
+export function isOverlyBroad(text: string): boolean {
+    const c = parseCidr(text);
+    return c !== undefined && c.prefix > 0 && c.prefix < (c.kind === "ipv4" ? 8 : 16);
+}
+
 export function overlaps(a: Cidr, b: Cidr): boolean {
     return a.kind === b.kind && a.start < b.start + b.size && b.start < a.start + a.size;
 }

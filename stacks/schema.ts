@@ -1,7 +1,7 @@
 // The stack configuration contract (DESIGN.md §3) as zod schemas, plus the cross-field rules a schema of one
 // field cannot express. `parseStackConfig` never throws on bad input: it returns every problem at once.
 import { z } from "zod";
-import { cidrProblem, isWorldOpen, overlaps, parseCidr } from "./cidr";
+import { cidrProblem, isOverlyBroad, isWorldOpen, overlaps, parseCidr } from "./cidr";
 import { Baseline, baselines, Environment } from "./baselines";
 
 const cidr = z.string({ error: "must be a CIDR string such as 203.0.113.0/24" }).superRefine((v, ctx) => {
@@ -320,11 +320,13 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
     }
     controlPlane?.managementCidrs.forEach((c, i) => {
         if (isWorldOpen(c)) add(`byoc:controlPlane.managementCidrs[${i}]`, c, "opens the Kubernetes API to the whole internet; list the provider's management NAT CIDRs");
+        else if (isOverlyBroad(c)) add(`byoc:controlPlane.managementCidrs[${i}]`, c, "is broader than /8 (IPv6: /16), which is the internet in pieces; list the provider's management NAT CIDRs");
     });
     if (ingress) {
         if (env === "prod") {
             ingress.ipAllowList.forEach((c, i) => {
                 if (isWorldOpen(c)) add(`byoc:ingress.ipAllowList[${i}]`, c, "is not allowed in prod: the IP filter must name the client networks");
+                else if (isOverlyBroad(c)) add(`byoc:ingress.ipAllowList[${i}]`, c, "is broader than /8 (IPv6: /16), which is not allowed in prod: the IP filter must name the client networks");
             });
         }
         if (env && ingress.acmeServer !== undefined && !baseline.allowedAcmeServers.includes(ingress.acmeServer)) {

@@ -372,6 +372,15 @@ describe("stacks/schema: the stack configuration contract", () => {
             });
         }
 
+        it("refuses the internet in pieces (blocks broader than /8 or IPv6 /16) and accepts a /8", () => {
+            const broad = "is broader than /8 (IPv6: /16), which is the internet in pieces; list the provider's management NAT CIDRs";
+            assert.deepEqual(problems("dev", { "byoc:controlPlane": { managementCidrs: ["0.0.0.0/1", "128.0.0.0/1", "2000::/3", "10.0.0.0/8"] } }), [
+                { path: "byoc:controlPlane.managementCidrs[0]", value: "0.0.0.0/1", message: broad },
+                { path: "byoc:controlPlane.managementCidrs[1]", value: "128.0.0.0/1", message: broad },
+                { path: "byoc:controlPlane.managementCidrs[2]", value: "2000::/3", message: broad },
+            ]);
+        });
+
         it("needs at least one CIDR", () => {
             one("prod", { "byoc:controlPlane": { managementCidrs: [], privateEndpointOnly: true } }, {
                 path: "byoc:controlPlane.managementCidrs",
@@ -389,6 +398,14 @@ describe("stacks/schema: the stack configuration contract", () => {
             assert.deepEqual(problems("prod", ingress("prod", { ipAllowList: ["192.0.2.0/24", "0.0.0.0/0", "::/0"] })), [
                 { path: "byoc:ingress.ipAllowList[1]", value: "0.0.0.0/0", message: notInProd },
                 { path: "byoc:ingress.ipAllowList[2]", value: "::/0", message: notInProd },
+            ]);
+        });
+
+        it("refuses the internet in pieces in the prod allow list", () => {
+            const broad = "is broader than /8 (IPv6: /16), which is not allowed in prod: the IP filter must name the client networks";
+            assert.deepEqual(problems("prod", ingress("prod", { ipAllowList: ["0.0.0.0/1", "128.0.0.0/1", "192.0.2.0/24"] })), [
+                { path: "byoc:ingress.ipAllowList[0]", value: "0.0.0.0/1", message: broad },
+                { path: "byoc:ingress.ipAllowList[1]", value: "128.0.0.0/1", message: broad },
             ]);
         });
 
