@@ -88,15 +88,19 @@ export function num(v: unknown): number | undefined {
 // CIDRs
 // ------------------------------------------------------------------------------------------------
 
-/** True when the CIDR covers the whole IPv4 or IPv6 internet (0.0.0.0/0, ::/0, ::0/0, "0.0.0.0/00"...). */
+/**
+ * True when the CIDR covers the whole IPv4 or IPv6 internet (0.0.0.0/0, ::/0, ::0/0, "0.0.0.0/00"...) or a block
+ * broader than any real client network (shorter than /8, IPv6 /16) — the internet written in pieces, such as
+ * 0.0.0.0/1 + 128.0.0.0/1.
+ */
 export function isWorldCidr(cidr: unknown): boolean {
     const s = str(cidr)?.trim();
     if (!s) return false;
     const slash = s.lastIndexOf("/");
-    if (slash >= 0 && !/^0+$/.test(s.slice(slash + 1))) return false; // fast path: prefix length is not 0
+    if (slash >= 0 && Number(s.slice(slash + 1)) >= 16) return false; // fast path: a narrow prefix
     try {
-        const [, bits] = ipaddr.parseCIDR(s);
-        return bits === 0;
+        const [addr, bits] = ipaddr.parseCIDR(s);
+        return bits < (addr.kind() === "ipv4" ? 8 : 16);
     } catch {
         return s === "*" || s === "0/0" || /^0+(\.0+){0,3}\/0+$/.test(s);
     }

@@ -15,6 +15,11 @@ describe("mandatory-ip-filter", () => {
             expectViolation(runResource(mandatoryIpFilter, lb({ loadBalancerSourceRanges: ["::/0"] }), { env: "prod" }), /::\/0/);
             expectClean(runResource(mandatoryIpFilter, lb({ loadBalancerSourceRanges: ["0.0.0.0/0"] }), { env: "dev" }));
         });
+        it("flags the internet in pieces (0.0.0.0/1 + 128.0.0.0/1, IPv6 shorter than /16) in prod", () => {
+            expectViolation(runResource(mandatoryIpFilter, lb({ loadBalancerSourceRanges: ["0.0.0.0/1", "128.0.0.0/1"] }), { env: "prod" }), /0\.0\.0\.0\/1/);
+            expectViolation(runResource(mandatoryIpFilter, lb({ loadBalancerSourceRanges: ["2000::/3"] }), { env: "prod" }), /2000::\/3/);
+            expectClean(runResource(mandatoryIpFilter, lb({ loadBalancerSourceRanges: ["10.0.0.0/8", "2001:db8::/32"] }), { env: "prod" }));
+        });
         it("accepts an allow list in the spec or in the source-ranges annotation", () => {
             expectClean(runResource(mandatoryIpFilter, lb({ loadBalancerSourceRanges: ["203.0.113.0/24"] })));
             expectClean(runResource(mandatoryIpFilter, lb({}, { annotations: { "service.beta.kubernetes.io/load-balancer-source-ranges": "203.0.113.0/24, 198.51.100.7/32" } })));
@@ -36,6 +41,7 @@ describe("mandatory-ip-filter", () => {
             const sg = (cidrs: Record<string, unknown>) => res("aws:ec2/securityGroup:SecurityGroup", "sg", { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, ...cidrs }] });
             expectViolation(runResource(mandatoryIpFilter, sg({ cidrBlocks: ["0.0.0.0/0"] }), { env: "dev" }), /open to 0\.0\.0\.0\/0/);
             expectViolation(runResource(mandatoryIpFilter, sg({ ipv6CidrBlocks: ["::/0"] })), /::\/0/);
+            expectViolation(runResource(mandatoryIpFilter, sg({ cidrBlocks: ["128.0.0.0/1"] }), { env: "dev" }), /128\.0\.0\.0\/1/);
             expectClean(runResource(mandatoryIpFilter, sg({ cidrBlocks: ["10.0.0.0/16"] })));
             expectClean(runResource(mandatoryIpFilter, res("aws:ec2/securityGroup:SecurityGroup", "sg", { egress: [{ cidrBlocks: ["0.0.0.0/0"] }] })));
         });
