@@ -1,13 +1,14 @@
 // Composes one customer's data plane. Pulumi calls the exported function and publishes its result as the stack
 // outputs; the offline preview and the tests call it the same way under the mock runtime.
 import * as pulumi from "@pulumi/pulumi";
+import * as kubernetes from "@pulumi/kubernetes";
 import { loadStackConfig } from "./stacks/loader";
 import { StackConfig } from "./stacks/schema";
-import { registerStackConventions } from "./components/conventions";
+import { k8sLabels, registerStackConventions } from "./components/conventions";
 import { NetworkFlow, ResolvedFlow } from "./components/flows";
 import { DataPlaneNetwork } from "./components/DataPlaneNetwork";
 import { DataPlaneCluster } from "./components/DataPlaneCluster";
-import { TelemetryOutbound } from "./components/TelemetryOutbound";
+import { SERVICE_ACCOUNTS, TelemetryOutbound } from "./components/TelemetryOutbound";
 import { IngressGateway } from "./components/IngressGateway";
 import { ENDPOINTS, TailnetCertificateAuthority, TailnetEndpoint } from "./components/TailnetEndpoint";
 import { TroubleshootingAccess } from "./components/TroubleshootingAccess";
@@ -55,6 +56,16 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
     }, k8s);
     flows.push(...ingress.flows);
 
+    // The namespace the ClickHouse operator deploys into. Created here because the troubleshooting users.d ConfigMap
+    // and the billing sidecar's service account (the identity its Pod Identity role is bound to) live in it.
+    const clickhouseNs = new kubernetes.core.v1.Namespace(`${name}-clickhouse`, {
+        metadata: { name: "clickhouse", labels: { ...k8sLabels("clickhouse"), "pod-security.kubernetes.io/enforce": "restricted" } },
+    }, { provider: cluster.provider });
+    new kubernetes.core.v1.ServiceAccount(`${name}-billing-scraper`, {
+        metadata: { name: SERVICE_ACCOUNTS.billing, namespace: clickhouseNs.metadata.name, labels: k8sLabels("billing-scraper") },
+        automountServiceAccountToken: false,
+    }, { provider: cluster.provider });
+
     // [tailnet] Outbound-only management access: one TailnetEndpoint per byoc:tailscale.endpoints entry (agent + nginx,
     // server certificates from the stack's internal CA) and time-bound troubleshooting certificates and EKS access.
     const access = new TroubleshootingAccess(name, {
@@ -63,6 +74,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         maxCertificateHours: config.access.maxCertificateHours,
         grants: config.access.grants,
         now,
+        clickhouseNamespace: clickhouseNs.metadata.name,
     }, k8s);
     const tailnetCa = new TailnetCertificateAuthority(name, { customer: config.customer.id });
     const tailnetEndpoints = config.tailscale.endpoints.map((endpoint) => new TailnetEndpoint(`${name}-${ENDPOINTS[endpoint].short}`, {
@@ -97,9 +109,6 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         metricsRetentionDays: config.baseline.logRetentionDays,
     }, k8s);
     flows.push(...telemetry.flows);
-
-    void k8s;
-    void now;
 
     return {
         vpcId: network.vpcId,

@@ -108,7 +108,7 @@ export interface TroubleshootingAccessArgs {
      */
     engineerPrincipalArn?: pulumi.Input<string>;
     /** Namespace of the ClickHouse installation whose operator mounts the users.d ConfigMap. */
-    clickhouseNamespace?: string;
+    clickhouseNamespace?: pulumi.Input<string>;
     /** Directory where the operator mounts the ConfigMap in the ClickHouse pod. */
     clickhouseConfigDir?: string;
     caValidityHours?: number;

@@ -55,15 +55,12 @@ export function renderPrometheusRules(opts: PrometheusRulesOptions = {}): { grou
                 ],
             },
             {
-                name: "byoc-telemetry.rules",
+                // Records first, alerts after, in one group: rules of a group run in order, so the alerts read this
+                // evaluation's records. In separate groups they would see them one interval late, or not, by chance.
+                name: "byoc-telemetry",
                 rules: [
                     { record: RECORDS.billingUploadAge, expr: `time() - max by (namespace, pod) (${TELEMETRY_METRICS.billingLastUpload})` },
                     { record: RECORDS.stateSendErrorRate, expr: `sum by (namespace) (rate(${TELEMETRY_METRICS.stateSendErrors}[10m]))` },
-                ],
-            },
-            {
-                name: "byoc-telemetry",
-                rules: [
                     {
                         alert: "BillingUploadStale",
                         expr: `${RECORDS.billingUploadAge} > ${stale}`,
