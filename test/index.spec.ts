@@ -33,5 +33,4 @@ describe("index.ts composition", () => {
         assert.deepEqual(Object.keys(prod.outputs.tailnetHostnames).sort(), ["clickhouse-system", "kubernetes-api", "metrics"]);
         assert.equal(prod.outputs.tailnetHostnames["kubernetes-api"], "k8s.acme.us-east-1.aws.byoc.example-prd.com");
     });
-
 });
