@@ -14,7 +14,10 @@ export interface RunningPortal {
     portal: Portal;
     app: FastifyInstance;
     url: string;
-    /** Stops HTTP, then the portal (running jobs are abandoned and marked interrupted on the next start). */
+    /**
+     * Stops HTTP, then the portal (running jobs are abandoned and marked interrupted on the next start), then the
+     * engine's resources when it has any (the offline engine's worker threads).
+     */
     close(): Promise<void>;
 }
 
@@ -26,6 +29,7 @@ export async function startPortal(opts: PortalOptions & { engine: StackEngine; t
         url = await app.listen({ host: "127.0.0.1", port: opts.port ?? 0 });
     } catch (err) {
         portal.close();
+        await closeEngine(opts.engine);
         throw err;
     }
     portal.start();
@@ -36,6 +40,13 @@ export async function startPortal(opts: PortalOptions & { engine: StackEngine; t
         async close() {
             await app.close();
             portal.close();
+            await closeEngine(opts.engine);
         },
     };
+}
+
+// Not part of StackEngine: only engines holding threads or processes (the offline worker pool) have it.
+async function closeEngine(engine: StackEngine): Promise<void> {
+    const closable = engine as StackEngine & { close?: () => Promise<void> };
+    if (typeof closable.close === "function") await closable.close();
 }
