@@ -33,7 +33,7 @@ require.extensions[".ts"] = function loadTypeScript(module, filename) {
         code = compile(source, filename);
         try {
             fs.mkdirSync(cacheDir, { recursive: true });
-            const tmp = `${cached}.${process.pid}.tmp`;
+            const tmp = `${cached}.${process.pid}.${require("worker_threads").threadId}.tmp`; // workers share the pid
             fs.writeFileSync(tmp, code);
             fs.renameSync(tmp, cached); // atomic: parallel processes never read half a file
         } catch {

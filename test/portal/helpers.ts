@@ -122,6 +122,10 @@ export class ObservedEngine implements StackEngine {
     configure(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
         return this.inner.configure(stack, raw, ctx);
     }
+    /** Closing the portal closes the engine: pass it on, so the offline engine's workers stop with the test. */
+    async close(): Promise<void> {
+        await (this.inner as { close?: () => Promise<void> }).close?.();
+    }
     async run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
         const n = (this.active.get(stack) ?? 0) + 1;
         this.active.set(stack, n);
