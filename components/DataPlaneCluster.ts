@@ -104,6 +104,9 @@ export class DataPlaneCluster extends ByocComponent {
             podIdentityAssociations: [{ roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" }],
         }, { parent: this, dependsOn: [cluster] });
 
+        // Resource metrics for the HorizontalPodAutoscalers (the ingress gateway scales on CPU).
+        new aws.eks.Addon(`${name}-metrics-server`, { clusterName: args.clusterName, addonName: "metrics-server" }, { parent: this, dependsOn: [cluster] });
+
         // Nodes: IMDSv2 only with a hop limit of 1 (pods cannot borrow the node role), encrypted gp3 root
         // volumes (logs stay on encrypted EBS), and no public IP on any interface.
         const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {

@@ -346,6 +346,10 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
         if (env && access.maxCertificateHours !== undefined && access.maxCertificateHours > baseline.maxCertificateHours) {
             add("byoc:access.maxCertificateHours", access.maxCertificateHours, `must be at most ${baseline.maxCertificateHours} in ${env}`);
         }
+        // A grant is only as good as its approval: without designated approvers anyone could be named approvedBy.
+        if ((access.grants ?? []).length > 0 && (access.approvers ?? []).length === 0) {
+            add("byoc:access.approvers", access.approvers, "must list the designated approvers when byoc:access.grants is set: every grant's approvedBy is checked against it");
+        }
         const ids = new Map<string, number>();
         // Mail systems treat addresses case-insensitively, so "Lead@example.com" approving "lead@example.com" is self-approval.
         const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();

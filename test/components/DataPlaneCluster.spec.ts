@@ -52,6 +52,7 @@ describe("DataPlaneCluster (EKS)", () => {
             assert.equal(eks.vpcCniOptions.enableNetworkPolicy, true, "NetworkPolicies are enforced");
             const ebs = stack.ofType("aws:eks/addon:Addon").find((a) => a.inputs.addonName === "aws-ebs-csi-driver");
             assert.equal(ebs?.inputs.podIdentityAssociations[0].serviceAccount, "ebs-csi-controller-sa");
+            assert.deepEqual(stack.ofType("aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort(), ["aws-ebs-csi-driver", "eks-pod-identity-agent", "metrics-server"]);
         });
 
         it(`runs managed nodes in private subnets without public IPs, IMDSv2 only, encrypted volumes (${env})`, () => {

@@ -585,6 +585,19 @@ describe("stacks/schema: the stack configuration contract", () => {
             ok("prod", access("prod", { grants: [grant({ approvedBy: "Lead@Example.com" })] }));
         });
 
+        it("needs designated approvers as soon as there are grants", () => {
+            for (const stack of ["dev", "prod"] as const) {
+                for (const approvers of [[], undefined]) {
+                    one(stack, access(stack, { approvers, grants: [grant()] }), {
+                        path: "byoc:access.approvers",
+                        value: approvers,
+                        message: "must list the designated approvers when byoc:access.grants is set: every grant's approvedBy is checked against it",
+                    });
+                }
+                ok(stack, access(stack, { approvers: [], grants: [] }));
+            }
+        });
+
         it("rejects duplicate grant ids", () => {
             one("prod", access("prod", { grants: [grant(), grant({ engineer: "carol@example.com" })] }), {
                 path: "byoc:access.grants[1].id",
