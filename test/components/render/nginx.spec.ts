@@ -126,6 +126,19 @@ describe("render/nginx with the real nginx", function () {
     });
     after(() => pki?.cleanup());
 
+    /** Starts the real nginx on loopback with an endpoint's deployed config, its server certificate from the internal CA. */
+    async function startEndpointNginx(kind: "kubernetes-api" | "metrics", host: string, label: string, upstream: number): Promise<{ nginx: NginxProcess; port: number }> {
+        const port = await freePort();
+        const prefix = fs.mkdtempSync(path.join(pki.dir, `live-${label}-`));
+        const cert = pki.server(`${label}-nginx`, internalCa, [host]);
+        const spec = localize(endpointNginxSpec(kind, host, [{ tailnetPort: 443, nginxPort: port, target: `127.0.0.1:${upstream}` }]), prefix, {
+            cert: cert.certPath, key: cert.keyPath, upstreamCa: kind === "kubernetes-api" ? clusterCa.certPath : undefined,
+        });
+        const nginx = new NginxProcess(prefix, writeConf(prefix, renderNginxConfig({ ...spec, listenAddress: "127.0.0.1" })));
+        await nginx.start([port]);
+        return { nginx, port };
+    }
+
     describe("nginx -t on the configs the endpoints deploy", () => {
         for (const kind of endpointKinds) {
             it(`${kind}: syntax and semantics are accepted`, () => {
@@ -158,15 +171,7 @@ describe("render/nginx with the real nginx", function () {
                 res.writeHead(200, { "content-type": "application/json" });
                 res.end(JSON.stringify({ kind: "NamespaceList", path: req.url }));
             }));
-            const upstream = await listen(apiServer);
-            port = await freePort();
-            const prefix = fs.mkdtempSync(path.join(pki.dir, "live-k8s-"));
-            const cert = pki.server("k8s-nginx", internalCa, [K8S]);
-            const spec = localize(endpointNginxSpec("kubernetes-api", K8S, [{ tailnetPort: 443, nginxPort: port, target: `127.0.0.1:${upstream}` }]), prefix, {
-                cert: cert.certPath, key: cert.keyPath, upstreamCa: clusterCa.certPath,
-            });
-            nginx = new NginxProcess(prefix, writeConf(prefix, renderNginxConfig({ ...spec, listenAddress: "127.0.0.1" })));
-            await nginx.start([port]);
+            ({ nginx, port } = await startEndpointNginx("kubernetes-api", K8S, "k8s", await listen(apiServer)));
         });
         after(async () => {
             await nginx?.stop();
@@ -209,15 +214,7 @@ describe("render/nginx with the real nginx", function () {
         before(async () => {
             const fake = pki.server("impostor", otherCa, ["kubernetes.default.svc"]);
             impostor = track(https.createServer({ key: fake.key, cert: fake.cert }, (_req, res) => res.end("impostor")));
-            const upstream = await listen(impostor);
-            port = await freePort();
-            const prefix = fs.mkdtempSync(path.join(pki.dir, "live-impostor-"));
-            const cert = pki.server("k8s-nginx-2", internalCa, [K8S]);
-            const spec = localize(endpointNginxSpec("kubernetes-api", K8S, [{ tailnetPort: 443, nginxPort: port, target: `127.0.0.1:${upstream}` }]), prefix, {
-                cert: cert.certPath, key: cert.keyPath, upstreamCa: clusterCa.certPath,
-            });
-            nginx = new NginxProcess(prefix, writeConf(prefix, renderNginxConfig({ ...spec, listenAddress: "127.0.0.1" })));
-            await nginx.start([port]);
+            ({ nginx, port } = await startEndpointNginx("kubernetes-api", K8S, "impostor", await listen(impostor)));
         });
         after(async () => {
             await nginx?.stop();
@@ -242,13 +239,7 @@ describe("render/nginx with the real nginx", function () {
                 paths.push(req.url ?? "");
                 res.end(JSON.stringify({ status: "success", path: req.url }));
             }));
-            const upstream = await listen(thanos);
-            port = await freePort();
-            const prefix = fs.mkdtempSync(path.join(pki.dir, "live-metrics-"));
-            const cert = pki.server("metrics-nginx", internalCa, [METRICS]);
-            const spec = localize(endpointNginxSpec("metrics", METRICS, [{ tailnetPort: 443, nginxPort: port, target: `127.0.0.1:${upstream}` }]), prefix, { cert: cert.certPath, key: cert.keyPath });
-            nginx = new NginxProcess(prefix, writeConf(prefix, renderNginxConfig({ ...spec, listenAddress: "127.0.0.1" })));
-            await nginx.start([port]);
+            ({ nginx, port } = await startEndpointNginx("metrics", METRICS, "metrics", await listen(thanos)));
         });
         after(async () => {
             await nginx?.stop();
