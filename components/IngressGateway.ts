@@ -81,43 +81,34 @@ export class IngressGateway extends ByocComponent {
             (ns) => new k8s.core.v1.Namespace(`${name}-${ns.metadata!.name}`, ns, parent),
         );
 
+        // Every chart is pinned in r.CHARTS; the Release resource installs it inside the provider, so nothing is
+        // downloaded while the program runs.
+        const release = (chart: keyof typeof r.CHARTS, releaseName: string, namespace: string, values: pulumi.Input<object>, opts: pulumi.CustomResourceOptions) =>
+            new k8s.helm.v3.Release(`${name}-${releaseName}`, {
+                name: releaseName,
+                namespace,
+                chart: r.CHARTS[chart].chart,
+                version: r.CHARTS[chart].version,
+                repositoryOpts: { repo: r.CHARTS[chart].repo },
+                values,
+            }, opts);
+
         // --- AWS Load Balancer Controller: turns the gateway Service into an NLB.
         const lbcRole = this.podIdentityRole(`${name}-lbc`, args.clusterName, r.NS.loadBalancerController, r.LBC_SERVICE_ACCOUNT, account,
             pulumi.all([partition, account, args.clusterName, args.vpcId]).apply(([p, acct, cluster, vpcId]) =>
                 JSON.stringify(r.loadBalancerControllerPolicy({ partition: p, region: args.region, account: acct, clusterName: cluster, vpcId })),
             ));
-        const lbc = new k8s.helm.v3.Release(`${name}-lbc`, {
-            name: "aws-load-balancer-controller",
-            namespace: r.NS.loadBalancerController,
-            chart: r.CHARTS.loadBalancerController.chart,
-            version: r.CHARTS.loadBalancerController.version,
-            repositoryOpts: { repo: r.CHARTS.loadBalancerController.repo },
-            values: r.loadBalancerControllerValues({
-                clusterName: args.clusterName,
-                vpcId: args.vpcId,
-                region: args.region,
-                replicas: defaults.controllers,
-                defaultTags: { "byoc:customer": args.customer, "byoc:environment": args.environment },
-            }),
-        }, after(...lbcRole)); // credentials are injected at pod start: the association must exist first
+        const lbc = release("loadBalancerController", "aws-load-balancer-controller", r.NS.loadBalancerController, r.loadBalancerControllerValues({
+            clusterName: args.clusterName,
+            vpcId: args.vpcId,
+            region: args.region,
+            replicas: defaults.controllers,
+            defaultTags: { "byoc:customer": args.customer, "byoc:environment": args.environment },
+        }), after(...lbcRole)); // credentials are injected at pod start: the association must exist first
 
         // --- Istio control plane.
-        const istioBase = new k8s.helm.v3.Release(`${name}-istio-base`, {
-            name: "istio-base",
-            namespace: r.NS.istio,
-            chart: r.CHARTS.istioBase.chart,
-            version: r.CHARTS.istioBase.version,
-            repositoryOpts: { repo: r.CHARTS.istioBase.repo },
-            values: r.istioBaseValues(),
-        }, after(istioNs));
-        const istiod = new k8s.helm.v3.Release(`${name}-istiod`, {
-            name: "istiod",
-            namespace: r.NS.istio,
-            chart: r.CHARTS.istiod.chart,
-            version: r.CHARTS.istiod.version,
-            repositoryOpts: { repo: r.CHARTS.istiod.repo },
-            values: r.istiodValues({ replicas: defaults.controllers }),
-        }, after(istioBase));
+        const istioBase = release("istioBase", "istio-base", r.NS.istio, r.istioBaseValues(), after(istioNs));
+        const istiod = release("istiod", "istiod", r.NS.istio, r.istiodValues({ replicas: defaults.controllers }), after(istioBase));
 
         // --- DNS: the zone cert-manager answers DNS-01 challenges in, and where the client hostname lives.
         const zone = new aws.route53.Zone(`${name}-zone`, {
@@ -129,14 +120,7 @@ export class IngressGateway extends ByocComponent {
         // --- cert-manager, with a Route53 role limited to the challenge records of that zone.
         const certManagerRole = this.podIdentityRole(`${name}-cert-manager`, args.clusterName, r.NS.certManager, r.CERT_MANAGER_SERVICE_ACCOUNT, account,
             pulumi.all([partition, zone.zoneId]).apply(([p, zoneId]) => JSON.stringify(r.route53SolverPolicy({ partition: p, hostedZoneId: zoneId, domain: args.domain }))));
-        const certManager = new k8s.helm.v3.Release(`${name}-cert-manager`, {
-            name: "cert-manager",
-            namespace: r.NS.certManager,
-            chart: r.CHARTS.certManager.chart,
-            version: r.CHARTS.certManager.version,
-            repositoryOpts: { repo: r.CHARTS.certManager.repo },
-            values: r.certManagerValues({ replicas: defaults.controllers }),
-        }, after(certManagerNs, ...certManagerRole));
+        const certManager = release("certManager", "cert-manager", r.NS.certManager, r.certManagerValues({ replicas: defaults.controllers }), after(certManagerNs, ...certManagerRole));
 
         const issuer = r.clusterIssuer({ server: args.acmeServer, email: args.acmeEmail, domain: args.domain, region: args.region, hostedZoneId: zone.zoneId });
         const clusterIssuer = new k8s.apiextensions.CustomResource(`${name}-issuer`, issuer, after(certManager));
