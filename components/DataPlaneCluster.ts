@@ -5,9 +5,10 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
-import { isWorldOpen } from "../stacks/cidr";
+import { opensToInternet } from "../stacks/cidr";
 import { ByocComponent } from "./conventions";
 import { NetworkFlow } from "./flows";
+import { podIdentityTrustPolicy } from "./render/iam";
 
 export interface DataPlaneClusterArgs {
     /** EKS cluster name; unique per account and region. */
@@ -41,7 +42,7 @@ export class DataPlaneCluster extends ByocComponent {
         if (args.managementCidrs.length === 0 && !args.privateEndpointOnly) {
             throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs is empty; a public API endpoint must be restricted to the management CIDRs`, this);
         }
-        const open = args.managementCidrs.find(isWorldOpen);
+        const open = args.managementCidrs.find(opensToInternet);
         if (open) {
             throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs contains ${open}; the API endpoint is never open to the whole internet`, this);
         }
@@ -91,11 +92,10 @@ export class DataPlaneCluster extends ByocComponent {
         new aws.eks.Addon(`${name}-pod-identity`, { clusterName: args.clusterName, addonName: "eks-pod-identity-agent" }, { parent: this, dependsOn: [cluster] });
 
         // The EBS CSI driver provisions the encrypted gp3 volumes that keep logs and metrics inside the VPC.
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const ebsCsiRole = new aws.iam.Role(`${name}-ebs-csi`, {
-            assumeRolePolicy: JSON.stringify({
-                Version: "2012-10-17",
-                Statement: [{ Effect: "Allow", Principal: { Service: "pods.eks.amazonaws.com" }, Action: ["sts:AssumeRole", "sts:TagSession"] }],
-            }),
+            assumeRolePolicy: pulumi.all([account, args.clusterName]).apply(([a, clusterName]) =>
+                JSON.stringify(podIdentityTrustPolicy({ account: a, session: { clusterName, namespace: "kube-system", serviceAccount: "ebs-csi-controller-sa" } }))),
         }, parent);
         new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, parent);
         new aws.eks.Addon(`${name}-ebs-csi`, {

@@ -11,6 +11,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { ByocComponent, roleTags } from "./conventions";
 import { NetworkFlow } from "./flows";
 import * as r from "./render/ingress";
+import { podIdentityTrustPolicy } from "./render/iam";
 
 export interface IngressGatewayArgs {
     /** byoc:customer.id and byoc:environment: tags on what the Load Balancer Controller creates outside Pulumi. */
@@ -185,7 +186,7 @@ export class IngressGateway extends ByocComponent {
         const role = new aws.iam.Role(name, {
             description: `EKS Pod Identity role of ${namespace}/${serviceAccount}`,
             assumeRolePolicy: pulumi.all([account, clusterName]).apply(([acct, cluster]) =>
-                JSON.stringify(r.podIdentityTrustPolicy({ account: acct, clusterName: cluster, namespace, serviceAccount })),
+                JSON.stringify(podIdentityTrustPolicy({ account: acct, session: { clusterName: cluster, namespace, serviceAccount } })),
             ),
             tags: roleTags(r.ROLE),
         }, parent);

@@ -8,10 +8,11 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { ByocComponent, k8sLabels, Role, roleTags, selectorLabels } from "./conventions";
 import { NetworkFlow } from "./flows";
+import { podIdentityTrustPolicy } from "./render/iam";
 import { assertHttpsUrl, renderAlertmanagerConfig } from "./render/alertmanager";
 import { renderPrometheusRules } from "./render/prometheusRules";
 import {
-    billingKeyPrefix, billingObjectArn, billingScraperPolicy, parseS3Arn, parseSqsArn, podIdentityTrustPolicy, policyJson,
+    billingKeyPrefix, billingObjectArn, billingScraperPolicy, parseS3Arn, parseSqsArn, policyJson,
     s3EndpointPolicy, sqsQueueUrl, stateExporterPolicy, thanosPolicy, tlsOnlyBucketPolicy,
 } from "./render/telemetryIam";
 import { renderTelemetryNetworkPolicies } from "./render/telemetryNetwork";
@@ -158,7 +159,7 @@ export class TelemetryOutbound extends ByocComponent {
         }, { parent: this, dependsOn: [publicAccess] });
 
         // --- Roles. Pod Identity rather than IRSA: no per-cluster OIDC provider or issuer URL in every trust policy. ---
-        const trust = pulumi.all([account, clusterArn]).apply(([a, c]) => policyJson(podIdentityTrustPolicy(a, c)));
+        const trust = pulumi.all([account, clusterArn]).apply(([a, c]) => policyJson(podIdentityTrustPolicy({ account: a, clusterArn: c })));
         const role = (suffix: string, r: Role, description: string, policy: pulumi.Input<string>) => {
             const created = new aws.iam.Role(`${name}-${suffix}`, { description, assumeRolePolicy: trust, tags: roleTags(r) }, parent);
             new aws.iam.RolePolicy(`${name}-${suffix}`, { role: created.id, policy }, parent);

@@ -4,7 +4,7 @@ import { parseStackConfig, ConfigProblem, StackConfig } from "../stacks/schema";
 import { toEngineConfig } from "../stacks/loader";
 import { runProgram, ProgramRun } from "./runtime";
 import { toStackExport, StackExport } from "./snapshot";
-import type { PolicyReport, PolicyResource } from "../policies/engine";
+import type { PolicyReport } from "../policies/engine";
 import type { ResolvedFlow } from "../components/flows";
 
 export interface OfflineResult {
@@ -41,19 +41,11 @@ export async function offlinePreview(stack: string, raw: Record<string, unknown>
         return { exitCode: 1, problems: [], config, error: (err as Error).message ?? String(err), resourceCount: 0 };
     }
 
+    // Judge the snapshot through the same reader `byoc policy check` uses, so both see identical resources.
     const { evaluatePolicies, loadPackConfig }: typeof import("../policies/engine") = require("../policies/engine");
-    const resources: PolicyResource[] = run.resources.map((r) => ({
-        urn: r.urn,
-        type: r.type,
-        name: r.name,
-        props: r.inputs,
-        parent: r.parent,
-        dependencies: r.dependencies,
-        propertyDependencies: r.propertyDependencies,
-        provider: r.provider,
-        id: r.id,
-        custom: r.custom,
-    }));
+    const { parseSnapshot }: typeof import("../policies/snapshot") = require("../policies/snapshot");
+    const snapshot = toStackExport(run);
+    const resources = parseSnapshot(snapshot, `offline snapshot of ${stack}`).resources;
     const policy = evaluatePolicies(resources, {
         env: config.environment,
         config: loadPackConfig(config.environment),
@@ -64,7 +56,7 @@ export async function offlinePreview(stack: string, raw: Record<string, unknown>
         problems: [],
         config,
         run,
-        snapshot: toStackExport(run),
+        snapshot,
         outputs: run.outputs,
         flows: (run.outputs.networkFlows ?? []) as ResolvedFlow[],
         policy,

@@ -81,6 +81,11 @@ export function isOverlyBroad(text: string): boolean {
     return c !== undefined && c.prefix > 0 && c.prefix < (c.kind === "ipv4" ? 8 : 16);
 }
 
+/** The whole internet, in one block or in pieces: what no allow list or management CIDR may contain. */
+export function opensToInternet(text: string): boolean {
+    return isWorldOpen(text) || isOverlyBroad(text);
+}
+
 export function overlaps(a: Cidr, b: Cidr): boolean {
     return a.kind === b.kind && a.start < b.start + b.size && b.start < a.start + a.size;
 }

@@ -4,6 +4,9 @@ import { runProgram, ProgramRun, RecordedResource } from "../preview/runtime";
 import { readStackFile, parseOrThrow, toEngineConfig } from "../stacks/loader";
 import { StackConfig } from "../stacks/schema";
 import { registerStackConventions } from "../components/conventions";
+import { toStackExport } from "../preview/snapshot";
+import { parseSnapshot } from "../policies/snapshot";
+import { evaluatePolicies, PolicyReport } from "../policies/engine";
 import dataPlane = require("../index");
 
 export const ROOT = path.resolve(__dirname, "..");
@@ -51,5 +54,9 @@ export class Stack {
     }
     byUrn(urn: string): RecordedResource | undefined {
         return this.resources.find((r) => r.urn === urn);
+    }
+    /** The policy pack's verdict on this run, read the way the offline preview and `byoc policy check` read it. */
+    policyReport(env: "dev" | "prod"): PolicyReport {
+        return evaluatePolicies(parseSnapshot(toStackExport(this.run)).resources, { env });
     }
 }

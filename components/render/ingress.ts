@@ -11,8 +11,9 @@ import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2"
 import type { IGateway, IVirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1";
 import type { IAuthorizationPolicy } from "@kubernetes-models/istio/security.istio.io/v1";
 import type { ICertificate } from "@kubernetes-models/cert-manager/cert-manager.io/v1";
-import { isWorldOpen, parseCidr } from "../../stacks/cidr";
+import { opensToInternet, parseCidr } from "../../stacks/cidr";
 import { k8sLabels, selectorLabels } from "../conventions";
+import { PolicyDocument } from "./iam";
 
 export const ROLE = "ingress-gateway";
 
@@ -86,7 +87,7 @@ export function settingsProblems(s: IngressSettings): SettingsProblem[] {
     }
     s.ipAllowList.forEach((c, i) => {
         if (!parseCidr(c)) out.push({ arg: `ingress.ipAllowList[${i}]`, value: c, message: "is not a CIDR (address/prefix with host bits zero, such as 203.0.113.0/24)" });
-        else if (s.environment === "prod" && isWorldOpen(c)) out.push({ arg: `ingress.ipAllowList[${i}]`, value: c, message: "opens the ingress to the whole internet, which prod does not allow; list the client networks" });
+        else if (s.environment === "prod" && opensToInternet(c)) out.push({ arg: `ingress.ipAllowList[${i}]`, value: c, message: "opens the ingress to the whole internet, which prod does not allow; list the client networks" });
     });
     s.peeredCidrs.forEach((c, i) => {
         if (!parseCidr(c)) out.push({ arg: `network.peering[${i}].cidr`, value: c, message: "is not a CIDR" });
@@ -445,38 +446,7 @@ export function certManagerValues(a: { replicas: number }) {
 // ---------------------------------------------------------------------------------------------------------------
 // IAM
 
-export interface PolicyStatement {
-    Sid: string;
-    Effect: "Allow";
-    Action: string[];
-    Resource: string | string[];
-    Condition?: Record<string, Record<string, string | string[]>>;
-}
-export interface PolicyDocument {
-    Version: "2012-10-17";
-    Statement: PolicyStatement[];
-}
-
-/** Trust for EKS Pod Identity, limited to one cluster, namespace and service account through the session tags. */
-export function podIdentityTrustPolicy(a: { account: string; clusterName: string; namespace: string; serviceAccount: string }) {
-    return {
-        Version: "2012-10-17",
-        Statement: [{
-            Sid: "EksPodIdentity",
-            Effect: "Allow",
-            Principal: { Service: "pods.eks.amazonaws.com" },
-            Action: ["sts:AssumeRole", "sts:TagSession"],
-            Condition: {
-                StringEquals: {
-                    "aws:SourceAccount": a.account,
-                    "aws:RequestTag/eks-cluster-name": a.clusterName,
-                    "aws:RequestTag/kubernetes-namespace": a.namespace,
-                    "aws:RequestTag/kubernetes-service-account": a.serviceAccount,
-                },
-            },
-        }],
-    };
-}
+export type { PolicyDocument, PolicyStatement } from "./iam";
 
 const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
 

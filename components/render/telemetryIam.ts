@@ -2,21 +2,9 @@
 // statement by statement without the engine: exact actions, exact resources, no wildcards beyond object keys
 // under a bucket prefix.
 
-export interface PolicyStatement {
-    Sid: string;
-    Effect: "Allow" | "Deny";
-    Principal?: "*" | Record<string, string | string[]>;
-    Action: string[];
-    /** Absent only in trust policies. */
-    Resource?: string[];
-    Condition?: Record<string, Record<string, string | string[]>>;
-}
-export interface PolicyDocument {
-    Version: "2012-10-17";
-    Statement: PolicyStatement[];
-}
+import { PolicyDocument, policyDocument as doc } from "./iam";
 
-const doc = (...Statement: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement });
+export type { PolicyDocument, PolicyStatement } from "./iam";
 
 export interface S3Arn {
     partition: string;
@@ -99,17 +87,6 @@ export function thanosPolicy(bucketArn: string, keyArn: string, region: string):
             Condition: { StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } },
         },
     );
-}
-
-/** Trust policy of a Pod Identity role: the EKS Pod Identity service, for this account's cluster only. */
-export function podIdentityTrustPolicy(accountId: string, clusterArn: string): PolicyDocument {
-    return doc({
-        Sid: "EksPodIdentity",
-        Effect: "Allow",
-        Principal: { Service: "pods.eks.amazonaws.com" },
-        Action: ["sts:AssumeRole", "sts:TagSession"],
-        Condition: { StringEquals: { "aws:SourceAccount": accountId }, ArnEquals: { "aws:SourceArn": clusterArn } },
-    });
 }
 
 export interface EndpointPolicyOptions {

@@ -105,41 +105,21 @@ export function renderTelemetryNetworkPolicies(o: TelemetryNetworkOptions): Rend
         // Anything in the namespace that no policy below names can neither send nor receive.
         { name: "default-deny", role: "telemetry", spec: { podSelector: {}, policyTypes: both } },
     ];
-    if (o.standaloneBillingScraper) {
-        policies.push({
-            name: "billing-scraper",
-            role: "billing-scraper",
-            spec: {
-                podSelector: { matchLabels: WORKLOAD_SELECTORS.billingScraper },
-                policyTypes: both,
-                ingress: [FROM_PROMETHEUS(PORTS.metrics)],
-                egress: [
-                    DNS,
-                    POD_IDENTITY,
-                    { to: [inNamespace(o.clickhouseNamespace)], ports: tcp(PORTS.clickhouseMetrics) },
-                    // Provider S3 through the gateway endpoint (public S3 addresses, see the header).
-                    { to: [internet], ports: tcp(443) },
-                ],
-            },
-        });
-    }
-    policies.push(
-        {
-            name: "state-exporter",
-            role: "state-exporter",
-            spec: {
-                podSelector: { matchLabels: WORKLOAD_SELECTORS.stateExporter },
-                policyTypes: both,
-                ingress: [FROM_PROMETHEUS(PORTS.metrics)],
-                egress: [
-                    DNS,
-                    POD_IDENTITY,
-                    { to: [inNamespace(o.clickhouseNamespace)], ports: tcp(PORTS.clickhouseHttp) },
-                    // Provider SQS (public endpoint).
-                    { to: [internet], ports: tcp(443) },
-                ],
-            },
+    // A sender: scraped by Prometheus, reads ClickHouse on one port, and sends to its one AWS endpoint over 443
+    // (provider S3 through the gateway endpoint, or the public SQS endpoint: public addresses, see the header).
+    const sender = (name: "billing-scraper" | "state-exporter", selector: Record<string, string>, clickhousePort: number): RenderedNetworkPolicy => ({
+        name,
+        role: name,
+        spec: {
+            podSelector: { matchLabels: selector },
+            policyTypes: both,
+            ingress: [FROM_PROMETHEUS(PORTS.metrics)],
+            egress: [DNS, POD_IDENTITY, { to: [inNamespace(o.clickhouseNamespace)], ports: tcp(clickhousePort) }, { to: [internet], ports: tcp(443) }],
         },
+    });
+    if (o.standaloneBillingScraper) policies.push(sender("billing-scraper", WORKLOAD_SELECTORS.billingScraper, PORTS.clickhouseMetrics));
+    policies.push(
+        sender("state-exporter", WORKLOAD_SELECTORS.stateExporter, PORTS.clickhouseHttp),
         {
             name: "alertmanager",
             role: "alertmanager",

@@ -52,6 +52,8 @@ describe("DataPlaneCluster (EKS)", () => {
             assert.equal(eks.vpcCniOptions.enableNetworkPolicy, true, "NetworkPolicies are enforced");
             const ebs = stack.ofType("aws:eks/addon:Addon").find((a) => a.inputs.addonName === "aws-ebs-csi-driver");
             assert.equal(ebs?.inputs.podIdentityAssociations[0].serviceAccount, "ebs-csi-controller-sa");
+            const ebsRole = stack.ofType("aws:iam/role:Role").find((r) => r.outputs.arn === ebs?.inputs.podIdentityAssociations[0].roleArn)!;
+            assert.equal(JSON.parse(ebsRole.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals["aws:RequestTag/kubernetes-service-account"], "ebs-csi-controller-sa");
             assert.deepEqual(stack.ofType("aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort(), ["aws-ebs-csi-driver", "eks-pod-identity-agent", "metrics-server"]);
         });
 
@@ -91,6 +93,7 @@ describe("DataPlaneCluster (EKS)", () => {
         const base = { clusterName: "c", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 } };
         await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/0"], privateEndpointOnly: false })), /managementCidrs contains 0\.0\.0\.0\/0/);
         await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: [], privateEndpointOnly: false })), /managementCidrs is empty/);
+        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/1", "128.0.0.0/1"], privateEndpointOnly: false })), /managementCidrs contains 0\.0\.0\.0\/1/);
     });
 
     it("declares the management flow from its own arguments", () => {

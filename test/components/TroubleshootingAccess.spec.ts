@@ -3,7 +3,6 @@
 // view-only access for exactly those grants; nothing at all for an ended grant.
 import { strict as assert } from "assert";
 import { XMLParser } from "fast-xml-parser";
-import { evaluatePolicies } from "../../policies/engine";
 import { csrCommonName, EKS_VIEW_POLICY_ARN, selectGrants, TroubleshootingAccess } from "../../components/TroubleshootingAccess";
 import { MOCK_NOW } from "../../preview/mocks";
 import { Grant } from "../../stacks/schema";
@@ -162,10 +161,7 @@ describe("TroubleshootingAccess", () => {
             const out = s.outputs.troubleshootingGrants as any[];
             assert.deepEqual(out.map((g) => [g.id, g.validityHours]), [["bob-long", env === "prod" ? 8 : 24]]);
             assert.match(s.outputs.troubleshootingCaCertPem, /BEGIN CERTIFICATE/);
-            const report = evaluatePolicies(
-                s.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, props: r.inputs, parent: r.parent, dependencies: r.dependencies, propertyDependencies: r.propertyDependencies, provider: r.provider, id: r.id, custom: r.custom })),
-                { env },
-            );
+            const report = s.policyReport(env);
             assert.deepEqual(report.violations.filter((v) => v.urn?.includes("TroubleshootingAccess") || v.policy === "time-bound-access"), []);
         });
     }

@@ -1,6 +1,9 @@
 import { strict as assert } from "assert";
+import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { runStack, Stack } from "../harness";
+import * as k8s from "@pulumi/kubernetes";
+import { ByocComponent } from "../../components/conventions";
+import { runComponent, runStack, Stack } from "../harness";
 
 /** Whether the AWS SDK class behind a type token supports tags (taggable resources declare a `tagsAll` output). */
 function awsTaggable(type: string): boolean {
@@ -46,8 +49,21 @@ describe("tags and labels (DESIGN.md §4)", () => {
         });
     }
 
-    it("a resource's own tags win over the conventions", () => {
-        const subnet = stacks.dev.ofType("aws:ec2/subnet:Subnet")[0];
-        assert.match(subnet.inputs.tags.Name, /^byoc-acme-dev-(private|public)-\d$/);
+    it("a resource's own tags and labels win over the conventions, also when its metadata is an Output", async () => {
+        class Probe extends ByocComponent {
+            constructor() {
+                super("Probe", "probe", "prometheus");
+                new aws.ec2.Vpc("vpc", { cidrBlock: "10.0.0.0/16", tags: { "byoc:component": "Override", Name: "mine" } }, { parent: this });
+                new k8s.core.v1.ConfigMap("plain", { metadata: { name: "plain" } }, { parent: this });
+                new k8s.core.v1.ConfigMap("own", { metadata: pulumi.output({ name: "own", labels: { "app.kubernetes.io/component": "thanos" } }) }, { parent: this });
+                this.registerOutputs({});
+            }
+        }
+        const stack = await runComponent(() => new Probe());
+        assert.deepEqual(stack.one("aws:ec2/vpc:Vpc").inputs.tags, { "byoc:customer": "acme", "byoc:environment": "dev", "byoc:component": "Override", Name: "mine" });
+        const labels = (name: string) => stack.one("kubernetes:core/v1:ConfigMap", name).inputs.metadata.labels;
+        assert.equal(labels("plain")["app.kubernetes.io/component"], "prometheus", "the component's default role");
+        assert.equal(labels("own")["app.kubernetes.io/component"], "thanos", "the object's own role");
+        assert.equal(labels("own")["app.kubernetes.io/part-of"], "byoc-data-plane");
     });
 });
