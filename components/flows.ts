@@ -1,6 +1,7 @@
 // Network flows as components declare them (DESIGN.md §2). Each component lists the flows it opens, derived
 // from its own arguments; index.ts exports them as the `networkFlows` stack output, which the offline preview
-// and the portal print. So the table is what the program builds, not a document beside it.
+// and the portal print (preview/printer.ts renders the table). So the table is what the program builds, not a
+// document beside it.
 import * as pulumi from "@pulumi/pulumi";
 
 export type FlowDirection = "inbound" | "outbound" | "inbound over an outbound tunnel";
@@ -17,13 +18,4 @@ export interface NetworkFlow {
 
 export interface ResolvedFlow extends Omit<NetworkFlow, "restrictedBy"> {
     restrictedBy: string;
-}
-
-/** Renders flows as the fixed-width table of DESIGN.md §2. */
-export function formatFlowTable(flows: ResolvedFlow[]): string {
-    const header = ["Flow", "Direction", "Exposure", "Restricted by"];
-    const rows = flows.map((f) => [f.flow, f.direction, f.exposure, f.restrictedBy]);
-    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-    return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }

@@ -1,6 +1,6 @@
 // Human output of the offline preview: the resource tree, counts per type, policy results and the flow table.
 import { RecordedResource } from "./runtime";
-import { formatFlowTable, ResolvedFlow } from "../components/flows";
+import type { ResolvedFlow } from "../components/flows";
 import type { PolicyReport } from "../policies/engine";
 
 /** The resource tree, children indented under their parent, in registration order. */
@@ -38,6 +38,11 @@ export function formatPolicy(report: PolicyReport): string {
     return [summary, ...lines].join("\n");
 }
 
+/** The flow table of DESIGN.md §2, fixed-width. */
 export function formatFlows(flows: ResolvedFlow[]): string {
-    return formatFlowTable(flows);
+    const header = ["Flow", "Direction", "Exposure", "Restricted by"];
+    const rows = flows.map((f) => [f.flow, f.direction, f.exposure, f.restrictedBy]);
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
+    return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
