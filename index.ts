@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes";
 import { loadStackConfig } from "./stacks/loader";
+import { kubernetesServiceCidrFor } from "./stacks/cidr";
 import { StackConfig } from "./stacks/schema";
 import { k8sLabels, registerStackConventions } from "./components/conventions";
 import { NetworkFlow, ResolvedFlow } from "./components/flows";
@@ -31,6 +32,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         clusterName: `${name}-${config.environment}`,
         vpcId: network.vpcId,
         privateSubnetIds: network.privateSubnetIds,
+        serviceCidr: kubernetesServiceCidrFor(config.network.vpcCidr, config.network.peering.map((p) => p.cidr)),
         managementCidrs: config.controlPlane.managementCidrs,
         privateEndpointOnly: config.controlPlane.privateEndpointOnly,
         nodeInstanceType: config.baseline.nodes.instanceType,
@@ -102,6 +104,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         region: config.region,
         clusterName: cluster.clusterName,
         vpcCidr: config.network.vpcCidr,
+        apiServerClusterIp: cluster.apiServerClusterIp,
         s3EndpointId: network.s3EndpointId,
         billingBucketArn: config.telemetry.billingBucketArn,
         stateQueueArn: config.telemetry.stateQueueArn,

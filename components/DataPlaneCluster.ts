@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
-import { opensToInternet } from "../stacks/cidr";
+import { apiServerClusterIp, opensToInternet } from "../stacks/cidr";
 import { ByocComponent } from "./conventions";
 import { NetworkFlow } from "./flows";
 import { podIdentityTrustPolicy } from "./render/iam";
@@ -15,6 +15,8 @@ export interface DataPlaneClusterArgs {
     clusterName: pulumi.Input<string>;
     vpcId: pulumi.Input<string>;
     privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    /** Kubernetes service CIDR (stacks/cidr.ts kubernetesServiceCidrFor): pinned so the API server's ClusterIP is known. */
+    serviceCidr: string;
     /** The provider's management NAT CIDRs: the only sources allowed to reach a public API endpoint. */
     managementCidrs: string[];
     /** No public API endpoint at all; management then comes through the tailnet. */
@@ -34,6 +36,9 @@ export class DataPlaneCluster extends ByocComponent {
     readonly nodeRoleArn: pulumi.Output<string>;
     readonly secretsKeyArn: pulumi.Output<string>;
     readonly endpointAccess: "public-restricted" | "private";
+    readonly serviceCidr: string;
+    /** ClusterIP of `kubernetes.default`, for NetworkPolicies that must let workloads reach the API. */
+    readonly apiServerClusterIp: string;
     readonly flows: NetworkFlow[];
 
     constructor(name: string, args: DataPlaneClusterArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -71,6 +76,7 @@ export class DataPlaneCluster extends ByocComponent {
             version: args.kubernetesVersion,
             vpcId: args.vpcId,
             privateSubnetIds: args.privateSubnetIds,
+            kubernetesServiceIpAddressRange: args.serviceCidr,
             endpointPrivateAccess: true,
             endpointPublicAccess: !args.privateEndpointOnly,
             publicAccessCidrs: args.privateEndpointOnly ? undefined : args.managementCidrs,
@@ -133,6 +139,8 @@ export class DataPlaneCluster extends ByocComponent {
         this.nodeSecurityGroupId = cluster.nodeSecurityGroupId;
         this.nodeRoleArn = nodeRole.arn;
         this.secretsKeyArn = secretsKey.arn;
+        this.serviceCidr = args.serviceCidr;
+        this.apiServerClusterIp = apiServerClusterIp(args.serviceCidr);
         this.endpointAccess = args.privateEndpointOnly ? "private" : "public-restricted";
         this.flows = [{
             flow: "Management → EKS API",

@@ -29,6 +29,8 @@ export interface TelemetryOutboundArgs {
     clusterName: pulumi.Input<string>;
     /** VPC CIDR: scrape targets and the API server's ENIs live in it; it is never "the internet" for egress rules. */
     vpcCidr: string;
+    /** ClusterIP of `kubernetes.default` (DataPlaneCluster.apiServerClusterIp). */
+    apiServerClusterIp: string;
     /** The S3 gateway endpoint DataPlaneNetwork created; this component owns its policy. */
     s3EndpointId: pulumi.Input<string>;
     billingBucketArn: string;
@@ -105,7 +107,7 @@ export class TelemetryOutbound extends ByocComponent {
         const standalone = args.standaloneBillingScraper ?? args.environment === "dev";
         const images = { ...DEFAULT_IMAGES, ...(args.images ?? {}) };
         const networkPolicies = check(() =>
-            renderTelemetryNetworkPolicies({ vpcCidr: args.vpcCidr, clickhouseNamespace: chNs, stackRelease: MONITORING_RELEASE, standaloneBillingScraper: standalone }),
+            renderTelemetryNetworkPolicies({ vpcCidr: args.vpcCidr, apiServerClusterIp: args.apiServerClusterIp, clickhouseNamespace: chNs, stackRelease: MONITORING_RELEASE, standaloneBillingScraper: standalone }),
         );
         const billingContainer = (metricsUrl: string) =>
             check(() =>

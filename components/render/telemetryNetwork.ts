@@ -48,6 +48,8 @@ export interface TelemetryNetworkOptions {
     stackRelease: string;
     /** Render the standalone billing scraper's policy (dev only). */
     standaloneBillingScraper: boolean;
+    /** ClusterIP of `kubernetes.default` (first address of the pinned service CIDR): egress is judged before DNAT. */
+    apiServerClusterIp: string;
 }
 
 /** Ports the telemetry workloads listen on / reach. */

@@ -90,7 +90,7 @@ describe("DataPlaneCluster (EKS)", () => {
     });
 
     it("refuses a world-open management CIDR and an empty list for a public endpoint", async () => {
-        const base = { clusterName: "c", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 } };
+        const base = { clusterName: "c", serviceCidr: "172.20.0.0/16", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 } };
         await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/0"], privateEndpointOnly: false })), /managementCidrs contains 0\.0\.0\.0\/0/);
         await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: [], privateEndpointOnly: false })), /managementCidrs is empty/);
         await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/1", "128.0.0.0/1"], privateEndpointOnly: false })), /managementCidrs contains 0\.0\.0\.0\/1/);

@@ -29,6 +29,7 @@ const args = (over: Partial<TelemetryOutboundArgs> = {}): TelemetryOutboundArgs 
     region: "us-east-1",
     clusterName: "byoc-acme-prod",
     vpcCidr: "10.40.0.0/16",
+    apiServerClusterIp: "172.20.0.1",
     s3EndpointId: "vpce-0123456789abcdef0",
     billingBucketArn: "arn:aws:s3:::example-provider-billing",
     stateQueueArn: "arn:aws:sqs:us-east-1:444455556666:byoc-state",
