@@ -41,7 +41,7 @@ describe("render/telemetryNetwork", () => {
     });
 
     it("AWS-calling workloads may reach the Pod Identity agent; Alertmanager may not (it holds no AWS role)", () => {
-        const byName = new Map(renderTelemetryNetworkPolicies({ vpcCidr: "10.40.0.0/16", clickhouseNamespace: "clickhouse", stackRelease: "byoc-monitoring", standaloneBillingScraper: true }).map((p) => [p.name, p]));
+        const byName = new Map(renderTelemetryNetworkPolicies({ vpcCidr: "10.40.0.0/16", apiServerClusterIp: "172.20.0.1", clickhouseNamespace: "clickhouse", stackRelease: "byoc-monitoring", standaloneBillingScraper: true }).map((p) => [p.name, p]));
         const agent = (n: string) => byName.get(n)!.spec.egress!.some((r) => r.to?.some((t) => t.ipBlock?.cidr === "169.254.170.23/32"));
         assert.deepEqual(["billing-scraper", "state-exporter", "prometheus", "alertmanager"].map(agent), [true, true, true, false]);
     });
