@@ -11,7 +11,7 @@ import { DataPlaneNetwork } from "./components/DataPlaneNetwork";
 import { DataPlaneCluster } from "./components/DataPlaneCluster";
 import { SERVICE_ACCOUNTS, TelemetryOutbound } from "./components/TelemetryOutbound";
 import { IngressGateway } from "./components/IngressGateway";
-import { ENDPOINTS, TailnetCertificateAuthority, TailnetEndpoint } from "./components/TailnetEndpoint";
+import { ENDPOINTS, TailnetCertificateAuthority, TailnetEndpoint, tailnetDeviceName, tailnetHostname } from "./components/TailnetEndpoint";
 import { TroubleshootingAccess } from "./components/TroubleshootingAccess";
 import { renderAclFragment } from "./components/render/tailscaleAcl";
 
@@ -28,13 +28,21 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         flowLogRetentionDays: config.baseline.logRetentionDays,
     });
 
+    // The tailnet endpoints' CA comes first: in the "tailnet" phase the cluster's Kubernetes provider trusts it.
+    const tailnetCa = new TailnetCertificateAuthority(name, { customer: config.customer.id });
     const cluster = new DataPlaneCluster(name, {
         clusterName: `${name}-${config.environment}`,
         vpcId: network.vpcId,
         privateSubnetIds: network.privateSubnetIds,
         serviceCidr: kubernetesServiceCidrFor(config.network.vpcCidr, config.network.peering.map((p) => p.cidr)),
         managementCidrs: config.controlPlane.managementCidrs,
-        privateEndpointOnly: config.controlPlane.privateEndpointOnly,
+        apiAccess: config.controlPlane.access,
+        tailnetApi: {
+            deviceName: tailnetDeviceName("kubernetes-api", config.customer.id, config.region),
+            tlsServerName: tailnetHostname("kubernetes-api", config.customer.id, config.region, config.tailscale.domain),
+            caCertPem: tailnetCa.certPem,
+            region: config.region,
+        },
         nodeInstanceType: config.baseline.nodes.instanceType,
         nodeCount: config.baseline.nodes,
         logRetentionDays: config.baseline.logRetentionDays,
@@ -78,7 +86,6 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         now,
         clickhouseNamespace: clickhouseNs.metadata.name,
     }, k8s);
-    const tailnetCa = new TailnetCertificateAuthority(name, { customer: config.customer.id });
     const tailnetEndpoints = config.tailscale.endpoints.map((endpoint) => new TailnetEndpoint(`${name}-${ENDPOINTS[endpoint].short}`, {
         endpoint,
         customer: config.customer.id,
@@ -124,6 +131,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         s3EndpointId: network.s3EndpointId,
         clusterName: cluster.clusterName,
         clusterEndpointAccess: cluster.endpointAccess,
+        clusterApiAccess: cluster.apiAccess,
         kubeconfig: cluster.kubeconfig,
         ingressHostname: ingress.hostname,
         ingressScheme: ingress.scheme,

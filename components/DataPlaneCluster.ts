@@ -1,11 +1,15 @@
-// The EKS cluster of the data plane: private subnets only, an API endpoint that is either public but limited to
-// the provider's management CIDRs or private-only, envelope encryption of Secrets with KMS, control-plane logs,
-// and managed nodes without public IPs. Exposes a Kubernetes provider for the components that follow.
+// The EKS cluster of the data plane: private subnets only, an API endpoint that is public but limited to the
+// provider's management CIDRs or — in the "tailnet" phase of a private stack — private only, envelope encryption
+// of Secrets with KMS, control-plane logs, and managed nodes without public IPs. Exposes a Kubernetes provider for
+// the components that follow: through the EKS endpoint, or through the tailnet kubernetes-api endpoint.
+// Order: log group → cluster → nodes → add-ons → provider, so nothing in the cluster starts before it can run.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import { apiServerClusterIp, opensToInternet } from "../stacks/cidr";
+import type { ApiAccess } from "../stacks/schema";
+import { endpointSettings, managementFlowRestriction, providerViaTailnet, tailnetKubeconfig } from "./render/apiAccess";
 import { ByocComponent } from "./conventions";
 import { NetworkFlow } from "./flows";
 import { podIdentityTrustPolicy } from "./render/iam";
@@ -19,22 +23,35 @@ export interface DataPlaneClusterArgs {
     serviceCidr: string;
     /** The provider's management NAT CIDRs: the only sources allowed to reach a public API endpoint. */
     managementCidrs: string[];
-    /** No public API endpoint at all; management then comes through the tailnet. */
-    privateEndpointOnly: boolean;
+    /** How management reaches the API in this phase of the stack (stacks/schema.ts ApiAccess). */
+    apiAccess: ApiAccess;
+    /** Required when apiAccess is "tailnet": where the Kubernetes provider reaches the API instead. */
+    tailnetApi?: { deviceName: string; tlsServerName: string; caCertPem: pulumi.Input<string>; region: string };
     kubernetesVersion?: pulumi.Input<string>;
     nodeInstanceType: pulumi.Input<string>;
     nodeCount: { min: number; desired: number; max: number };
     logRetentionDays?: pulumi.Input<number>;
 }
 
+/**
+ * Pinned, because Istio, cert-manager, the Load Balancer Controller and kube-prometheus-stack are pinned too and
+ * each supports a window of Kubernetes versions (README "Versions"); an unpinned cluster drifts out of it.
+ */
+export const KUBERNETES_VERSION = "1.33";
+
+/** EKS add-ons of the cluster; every one but the Pod Identity agent runs a Deployment, so all wait for nodes. */
+const ADDONS = ["eks-pod-identity-agent", "aws-ebs-csi-driver", "metrics-server"] as const;
+
 export class DataPlaneCluster extends ByocComponent {
+    /** The cluster's name, as an output of the cluster: whatever consumes it waits for the cluster to exist. */
     readonly clusterName: pulumi.Output<string>;
     readonly kubeconfig: pulumi.Output<string>;
+    /** Kubernetes provider for everything in the cluster; waits for the nodes and the Pod Identity agent. */
     readonly provider: k8s.Provider;
     readonly clusterSecurityGroupId: pulumi.Output<string>;
-    readonly nodeSecurityGroupId: pulumi.Output<string>;
     readonly nodeRoleArn: pulumi.Output<string>;
     readonly secretsKeyArn: pulumi.Output<string>;
+    readonly apiAccess: ApiAccess;
     readonly endpointAccess: "public-restricted" | "private";
     readonly serviceCidr: string;
     /** ClusterIP of `kubernetes.default`, for NetworkPolicies that must let workloads reach the API. */
@@ -43,121 +60,156 @@ export class DataPlaneCluster extends ByocComponent {
 
     constructor(name: string, args: DataPlaneClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("DataPlaneCluster", name, undefined, opts);
+        this.validate(name, args);
         const parent = { parent: this };
-        if (args.managementCidrs.length === 0 && !args.privateEndpointOnly) {
-            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs is empty; a public API endpoint must be restricted to the management CIDRs`, this);
-        }
-        const open = args.managementCidrs.find(opensToInternet);
-        if (open) {
-            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs contains ${open}; the API endpoint is never open to the whole internet`, this);
-        }
 
         const secretsKey = new aws.kms.Key(`${name}-secrets`, {
             description: `Envelope encryption of Kubernetes Secrets in ${name}`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
         }, parent);
-
-        // Control-plane logs go to /aws/eks/<cluster>/cluster; owning the group lets us set its retention.
+        // Control-plane logs go to /aws/eks/<cluster>/cluster; owning the group (created first) sets its retention.
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-control-plane`, {
             name: pulumi.interpolate`/aws/eks/${args.clusterName}/cluster`,
             retentionInDays: args.logRetentionDays ?? 90,
         }, parent);
 
-        const nodeRole = new aws.iam.Role(`${name}-nodes`, {
-            assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ec2.amazonaws.com" }),
-        }, parent);
-        ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].forEach(
-            (policy) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${policy}`, { role: nodeRole.name, policyArn: pulumi.interpolate`arn:aws:iam::aws:policy/${policy}` }, parent),
-        );
+        const cluster = this.createCluster(name, args, secretsKey, logGroup);
+        // Everything that names the cluster takes the name from the cluster itself, so it waits for it (a plain
+        // string would let Pod Identity associations and access entries race the ~10 minute cluster creation).
+        this.clusterName = cluster.eksCluster.name;
+        const nodes = this.createNodes(name, args, this.clusterName);
+        const podIdentityAgent = this.createAddons(name, this.clusterName, nodes);
 
-        const cluster = new eks.Cluster(`${name}-eks`, {
-            name: args.clusterName,
-            version: args.kubernetesVersion,
-            vpcId: args.vpcId,
-            privateSubnetIds: args.privateSubnetIds,
-            kubernetesServiceIpAddressRange: args.serviceCidr,
-            endpointPrivateAccess: true,
-            endpointPublicAccess: !args.privateEndpointOnly,
-            publicAccessCidrs: args.privateEndpointOnly ? undefined : args.managementCidrs,
-            encryptionConfigKeyArn: secretsKey.arn,
-            enabledClusterLogTypes: ["api", "audit", "authenticator"],
-            // Access entries (not aws-auth) so troubleshooting access can be granted and revoked per engineer.
-            authenticationMode: eks.AuthenticationMode.Api,
-            skipDefaultNodeGroup: true,
-            nodeAssociatePublicIpAddress: false,
-            instanceRoles: [nodeRole],
-            createOidcProvider: false,
-            // Without this the VPC CNI ignores NetworkPolicies, and the deny-all policies of the tailnet agents and
-            // telemetry workloads would be decoration.
-            vpcCniOptions: { enableNetworkPolicy: true },
-            tags: {},
-        }, { parent: this, dependsOn: [logGroup] });
+        const endpoint = endpointSettings(args.apiAccess, args.managementCidrs);
+        this.provider = new k8s.Provider(`${name}-k8s`, {
+            kubeconfig: providerViaTailnet(args.apiAccess) ? this.tailnetKubeconfig(args) : cluster.kubeconfigJson,
+            // The same cluster whichever way it is reached: switching phases updates the provider in place
+            // instead of replacing it (which would replace every object in the cluster).
+            clusterIdentifier: args.clusterName,
+            enableServerSideApply: true,
+        }, { parent: this, dependsOn: [nodes, podIdentityAgent] });
 
-        // Workloads get AWS credentials through EKS Pod Identity: no OIDC trust policies to keep in sync.
-        new aws.eks.Addon(`${name}-pod-identity`, { clusterName: args.clusterName, addonName: "eks-pod-identity-agent" }, { parent: this, dependsOn: [cluster] });
-
-        // The EBS CSI driver provisions the encrypted gp3 volumes that keep logs and metrics inside the VPC.
-        const account = aws.getCallerIdentityOutput({}, parent).accountId;
-        const ebsCsiRole = new aws.iam.Role(`${name}-ebs-csi`, {
-            assumeRolePolicy: pulumi.all([account, args.clusterName]).apply(([a, clusterName]) =>
-                JSON.stringify(podIdentityTrustPolicy({ account: a, session: { clusterName, namespace: "kube-system", serviceAccount: "ebs-csi-controller-sa" } }))),
-        }, parent);
-        new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, parent);
-        new aws.eks.Addon(`${name}-ebs-csi`, {
-            clusterName: args.clusterName,
-            addonName: "aws-ebs-csi-driver",
-            podIdentityAssociations: [{ roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" }],
-        }, { parent: this, dependsOn: [cluster] });
-
-        // Resource metrics for the HorizontalPodAutoscalers (the ingress gateway scales on CPU).
-        new aws.eks.Addon(`${name}-metrics-server`, { clusterName: args.clusterName, addonName: "metrics-server" }, { parent: this, dependsOn: [cluster] });
-
-        // Nodes: IMDSv2 only with a hop limit of 1 (pods cannot borrow the node role), encrypted gp3 root
-        // volumes (logs stay on encrypted EBS), and no public IP on any interface.
-        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
-            metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
-            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
-            networkInterfaces: [{ associatePublicIpAddress: "false", securityGroups: [cluster.nodeSecurityGroupId] }],
-            tagSpecifications: [{ resourceType: "instance", tags: { Name: pulumi.interpolate`${args.clusterName}-node` } }],
-        }, parent);
-        new aws.eks.NodeGroup(`${name}-nodes`, {
-            clusterName: args.clusterName,
-            nodeRoleArn: nodeRole.arn,
-            subnetIds: args.privateSubnetIds,
-            instanceTypes: [args.nodeInstanceType],
-            scalingConfig: { minSize: args.nodeCount.min, desiredSize: args.nodeCount.desired, maxSize: args.nodeCount.max },
-            launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
-            updateConfig: { maxUnavailable: 1 },
-        }, { parent: this, dependsOn: [cluster] });
-
-        this.provider = new k8s.Provider(`${name}-k8s`, { kubeconfig: cluster.kubeconfigJson, enableServerSideApply: true }, parent);
-
-        this.clusterName = pulumi.output(args.clusterName);
         this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
         this.clusterSecurityGroupId = cluster.clusterSecurityGroupId;
-        this.nodeSecurityGroupId = cluster.nodeSecurityGroupId;
-        this.nodeRoleArn = nodeRole.arn;
+        this.nodeRoleArn = nodes.nodeRoleArn;
         this.secretsKeyArn = secretsKey.arn;
+        this.apiAccess = args.apiAccess;
+        this.endpointAccess = endpoint.endpointPublicAccess ? "public-restricted" : "private";
         this.serviceCidr = args.serviceCidr;
         this.apiServerClusterIp = apiServerClusterIp(args.serviceCidr);
-        this.endpointAccess = args.privateEndpointOnly ? "private" : "public-restricted";
         this.flows = [{
             flow: "Management → EKS API",
             direction: "inbound",
-            exposure: args.privateEndpointOnly ? "private" : "public",
-            restrictedBy: args.privateEndpointOnly
-                ? "private endpoint only; management reaches it through the tailnet"
-                : `publicAccessCidrs = ${args.managementCidrs.join(", ")}`,
+            exposure: endpoint.endpointPublicAccess ? "public" : "private",
+            restrictedBy: managementFlowRestriction(args.apiAccess, args.managementCidrs),
             component: "DataPlaneCluster",
         }];
         this.registerOutputs({
             clusterName: this.clusterName,
             kubeconfig: this.kubeconfig,
             clusterSecurityGroupId: this.clusterSecurityGroupId,
-            nodeSecurityGroupId: this.nodeSecurityGroupId,
             nodeRoleArn: this.nodeRoleArn,
             secretsKeyArn: this.secretsKeyArn,
+            apiAccess: this.apiAccess,
         });
+    }
+
+    private validate(name: string, args: DataPlaneClusterArgs): void {
+        if (args.managementCidrs.length === 0 && args.apiAccess !== "tailnet") {
+            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs is empty; a public API endpoint (phase ${args.apiAccess}) must be restricted to the management CIDRs`, this);
+        }
+        const open = args.managementCidrs.find(opensToInternet);
+        if (open) {
+            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs contains ${open}; the API endpoint is never open to the whole internet`, this);
+        }
+        if (args.apiAccess === "tailnet" && !args.tailnetApi) {
+            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: apiAccess "tailnet" needs tailnetApi (the kubernetes-api tailnet endpoint the provider goes through)`, this);
+        }
+    }
+
+    private createCluster(name: string, args: DataPlaneClusterArgs, secretsKey: aws.kms.Key, logGroup: aws.cloudwatch.LogGroup): eks.Cluster {
+        return new eks.Cluster(`${name}-eks`, {
+            name: args.clusterName,
+            version: args.kubernetesVersion ?? KUBERNETES_VERSION,
+            vpcId: args.vpcId,
+            privateSubnetIds: args.privateSubnetIds,
+            kubernetesServiceIpAddressRange: args.serviceCidr,
+            endpointPrivateAccess: true,
+            ...endpointSettings(args.apiAccess, args.managementCidrs),
+            encryptionConfigKeyArn: secretsKey.arn,
+            enabledClusterLogTypes: ["api", "audit", "authenticator"],
+            // Access entries (not aws-auth) so troubleshooting access can be granted and revoked per engineer.
+            // Managed node groups get their EC2_LINUX access entry from EKS itself, so no instanceRoles here.
+            authenticationMode: eks.AuthenticationMode.Api,
+            skipDefaultNodeGroup: true,
+            createOidcProvider: false,
+            // Without this the VPC CNI ignores NetworkPolicies, and the deny-all policies of the tailnet agents and
+            // telemetry workloads would be decoration.
+            vpcCniOptions: { enableNetworkPolicy: true },
+            tags: {},
+        }, { parent: this, dependsOn: [logGroup] });
+    }
+
+    /**
+     * Managed nodes: IMDSv2 only with a hop limit of 1 (pods cannot borrow the node role) and encrypted gp3 root
+     * volumes (logs stay on encrypted EBS). The launch template names no network interface and no security group:
+     * EKS then attaches the cluster security group itself, and an interface without `deviceIndex` is rejected
+     * ("Each network interface requires a device index", aws-ia/terraform-aws-eks-blueprints#363). Nodes get no
+     * public IP because the private subnets never map one (DataPlaneNetwork).
+     */
+    private createNodes(name: string, args: DataPlaneClusterArgs, clusterName: pulumi.Output<string>) {
+        const parent = { parent: this };
+        const nodeRole = new aws.iam.Role(`${name}-nodes`, {
+            assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ec2.amazonaws.com" }),
+        }, parent);
+        const attachments = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
+            (policy) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${policy}`, { role: nodeRole.name, policyArn: pulumi.interpolate`arn:aws:iam::aws:policy/${policy}` }, parent),
+        );
+        const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
+            metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+            tagSpecifications: [{ resourceType: "instance", tags: { Name: pulumi.interpolate`${args.clusterName}-node` } }],
+        }, parent);
+        const group = new aws.eks.NodeGroup(`${name}-nodes`, {
+            clusterName,
+            nodeRoleArn: nodeRole.arn,
+            subnetIds: args.privateSubnetIds,
+            instanceTypes: [args.nodeInstanceType],
+            scalingConfig: { minSize: args.nodeCount.min, desiredSize: args.nodeCount.desired, maxSize: args.nodeCount.max },
+            launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+            updateConfig: { maxUnavailable: 1 },
+        }, { parent: this, dependsOn: attachments, customTimeouts: { create: "30m", update: "60m" } });
+        return Object.assign(group, { nodeRoleArn: nodeRole.arn });
+    }
+
+    /** EKS add-ons, after the nodes: their Deployments cannot become ready on a cluster without nodes. Returns the Pod Identity agent. */
+    private createAddons(name: string, clusterName: pulumi.Output<string>, nodes: aws.eks.NodeGroup): aws.eks.Addon {
+        const after = { parent: this, dependsOn: [nodes], customTimeouts: { create: "20m", update: "20m" } };
+        // Workloads get AWS credentials through EKS Pod Identity: no OIDC trust policies to keep in sync.
+        const podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity`, { clusterName, addonName: ADDONS[0] }, after);
+
+        // The EBS CSI driver provisions the encrypted gp3 volumes that keep logs and metrics inside the VPC.
+        const account = aws.getCallerIdentityOutput({}, { parent: this }).accountId;
+        const ebsCsiRole = new aws.iam.Role(`${name}-ebs-csi`, {
+            assumeRolePolicy: pulumi.all([account, clusterName]).apply(([a, cluster]) =>
+                JSON.stringify(podIdentityTrustPolicy({ account: a, session: { clusterName: cluster, namespace: "kube-system", serviceAccount: "ebs-csi-controller-sa" } }))),
+        }, { parent: this });
+        const ebsPolicy = new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, { parent: this });
+        new aws.eks.Addon(`${name}-ebs-csi`, {
+            clusterName,
+            addonName: ADDONS[1],
+            podIdentityAssociations: [{ roleArn: ebsCsiRole.arn, serviceAccount: "ebs-csi-controller-sa" }],
+        }, { ...after, dependsOn: [nodes, podIdentityAgent, ebsPolicy] });
+
+        // Resource metrics for the HorizontalPodAutoscalers (the ingress gateway scales on CPU).
+        new aws.eks.Addon(`${name}-metrics-server`, { clusterName, addonName: ADDONS[2] }, after);
+        return podIdentityAgent;
+    }
+
+    private tailnetKubeconfig(args: DataPlaneClusterArgs): pulumi.Output<string> {
+        const t = args.tailnetApi!;
+        return pulumi.all([args.clusterName, t.caCertPem]).apply(([clusterName, caCertPem]) =>
+            JSON.stringify(tailnetKubeconfig({ clusterName, region: t.region, deviceName: t.deviceName, tlsServerName: t.tlsServerName, caCertPem })));
     }
 }

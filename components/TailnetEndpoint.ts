@@ -80,6 +80,11 @@ export function tailnetHostname(endpoint: EndpointKind, customer: string, region
     return `${ENDPOINTS[endpoint].short}.${customer}.${region}.aws.${domain}`;
 }
 
+/** The agent's tailnet device name (a DNS label, so MagicDNS answers it on every tailnet client). */
+export function tailnetDeviceName(endpoint: EndpointKind, customer: string, region: string): string {
+    return `${ENDPOINTS[endpoint].short}-${customer}-${region}`.slice(0, 63);
+}
+
 /** The tailnet ports an endpoint answers on (for the ACL grants). */
 export function tailnetPorts(endpoint: EndpointKind): number[] {
     return ENDPOINTS[endpoint].routes.map((r) => r.tailnetPort);
@@ -166,7 +171,7 @@ export class TailnetEndpoint extends ByocComponent {
         const routes = spec.routes.map((r, i) => ({ ...r, target: args.targets?.[i] ?? r.target }));
         this.endpoint = args.endpoint;
         this.hostname = tailnetHostname(args.endpoint, args.customer, args.region, args.domain);
-        this.deviceName = `${spec.short}-${args.customer}-${args.region}`.slice(0, 63);
+        this.deviceName = tailnetDeviceName(args.endpoint, args.customer, args.region);
         this.tailnetPorts = routes.map((r) => r.tailnetPort);
 
         const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: `tailnet-${spec.short}` } }, parent);

@@ -32,6 +32,8 @@ const arn = (service: string, resource: RegExp, example: string, scoped: boolean
     );
 
 export const endpointKinds = ["kubernetes-api", "clickhouse-system", "metrics"] as const;
+/** Phases of a private API endpoint (byoc:controlPlane.phase); see ApiAccess. */
+export const API_PHASES = ["bootstrap", "tailnet"] as const;
 export type EndpointKind = (typeof endpointKinds)[number];
 
 /**
@@ -115,6 +117,9 @@ export const sections = {
         .object({
             managementCidrs: z.array(cidr).min(1, { message: "must list at least one management CIDR" }),
             privateEndpointOnly: z.boolean({ error: "must be true or false" }).optional(),
+            // Only with privateEndpointOnly: which path management uses to reach the API (README "Private API").
+            phase: z.enum(API_PHASES, { error: `must be one of ${API_PHASES.map((p) => `"${p}"`).join(", ")}` }).optional(),
+            breakGlass: z.boolean({ error: "must be true or false" }).optional(),
         })
         .strict(),
     ingress: z
@@ -134,6 +139,9 @@ export const sections = {
                 .array(z.string({ error: 'must be a Tailscale tag such as "tag:byoc-dataplane"' }).regex(/^tag:[a-z0-9][a-z0-9-]*$/, { message: 'must be a Tailscale tag such as "tag:byoc-dataplane"' }))
                 .min(1, { message: "must list at least one tag: auth keys are always tagged" }),
             oncallGroup: z.string({ error: 'must be a Tailscale group such as "group:byoc-oncall"' }).regex(/^group:[a-z0-9][a-z0-9._-]*$/, { message: 'must be a Tailscale group such as "group:byoc-oncall"' }),
+            // The tailnet identity of the provider's management services (portal, runners): the only source besides
+            // the on-call group the ACL lets reach the kubernetes-api endpoint; required for phase "tailnet".
+            managementTag: z.string({ error: 'must be a Tailscale tag such as "tag:byoc-management"' }).regex(/^tag:[a-z0-9][a-z0-9-]*$/, { message: 'must be a Tailscale tag such as "tag:byoc-management"' }).optional(),
             endpoints: z
                 .array(z.enum(endpointKinds, { error: `must be one of ${endpointKinds.join(", ")}` }))
                 .min(1, { message: "must list at least one endpoint" }),
@@ -169,13 +177,24 @@ export interface StackConfig {
     environment: Environment;
     customer: { id: string; name: string };
     network: { vpcCidr: string; azCount: number; natGateways: "single" | "perAz"; peering: Peering[] };
-    controlPlane: { managementCidrs: string[]; privateEndpointOnly: boolean };
+    controlPlane: { managementCidrs: string[]; privateEndpointOnly: boolean; access: ApiAccess };
     ingress: { mode: "public" | "private"; ipAllowList: string[]; domain: string; acmeEmail: string; acmeServer: "staging" | "production" };
     tailscale: Sections["tailscale"];
     telemetry: Sections["telemetry"];
     access: { maxCertificateHours: number; approvers: string[]; grants: Grant[] };
     baseline: Baseline;
 }
+
+/**
+ * How management reaches the EKS API (source document: "Management Services Access"):
+ *  - "public": the public endpoint, restricted to the management NAT CIDRs (the default);
+ *  - "bootstrap": privateEndpointOnly, first `up`: the restricted public endpoint stays open so the program can
+ *    install the cluster, including the tailnet kubernetes-api endpoint that is the way in afterwards;
+ *  - "tailnet": privateEndpointOnly, steady state: no public endpoint; the Kubernetes provider goes through the
+ *    tailnet endpoint (nginx → kubernetes.default), authenticated with EKS tokens;
+ *  - "break-glass": privateEndpointOnly with breakGlass: the restricted public endpoint is reopened and used.
+ */
+export type ApiAccess = "public" | "bootstrap" | "tailnet" | "break-glass";
 
 export interface ConfigProblem {
     /** Full key path, e.g. "byoc:network.peering[0].cidr". */
@@ -318,6 +337,14 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
             });
         });
     }
+    if (controlPlane && !controlPlane.privateEndpointOnly) {
+        if (controlPlane.phase !== undefined) add("byoc:controlPlane.phase", controlPlane.phase, "only applies with byoc:controlPlane.privateEndpointOnly: true (a public endpoint has one phase)");
+        if (controlPlane.breakGlass !== undefined) add("byoc:controlPlane.breakGlass", controlPlane.breakGlass, "only applies with byoc:controlPlane.privateEndpointOnly: true (the public endpoint is already the way in)");
+    }
+    if (controlPlane?.privateEndpointOnly && controlPlane.phase === "tailnet" && tailscale) {
+        if (!tailscale.endpoints.includes("kubernetes-api")) add("byoc:controlPlane.phase", "tailnet", 'needs "kubernetes-api" in byoc:tailscale.endpoints: it is the way in once the public endpoint is closed');
+        if (!tailscale.managementTag) add("byoc:tailscale.managementTag", undefined, 'is required with byoc:controlPlane.phase "tailnet": the tag of the management services the ACL lets reach the Kubernetes API (such as "tag:byoc-management")');
+    }
     controlPlane?.managementCidrs.forEach((c, i) => {
         if (isWorldOpen(c)) add(`byoc:controlPlane.managementCidrs[${i}]`, c, "opens the Kubernetes API to the whole internet; list the provider's management NAT CIDRs");
         else if (isOverlyBroad(c)) add(`byoc:controlPlane.managementCidrs[${i}]`, c, "is broader than /8 (IPv6: /16), which is the internet in pieces; list the provider's management NAT CIDRs");
@@ -377,7 +404,11 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
                 natGateways: s.network.natGateways ?? baseline.defaultNatGateways,
                 peering: s.network.peering ?? [],
             },
-            controlPlane: { managementCidrs: s.controlPlane.managementCidrs, privateEndpointOnly: s.controlPlane.privateEndpointOnly ?? false },
+            controlPlane: {
+                managementCidrs: s.controlPlane.managementCidrs,
+                privateEndpointOnly: s.controlPlane.privateEndpointOnly ?? false,
+                access: apiAccessOf(s.controlPlane),
+            },
             ingress: { ...s.ingress, acmeServer: s.ingress.acmeServer ?? "production" },
             tailscale: s.tailscale,
             telemetry: s.telemetry,
@@ -389,6 +420,12 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
             baseline,
         },
     };
+}
+
+function apiAccessOf(c: Sections["controlPlane"]): ApiAccess {
+    if (!c.privateEndpointOnly) return "public";
+    if (c.breakGlass) return "break-glass";
+    return c.phase ?? "bootstrap";
 }
 
 /** One line per problem: `byoc:network.vpcCidr = "10.0.0.0/8": must be an IPv4 CIDR between /16 and /22`. */

@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { runComponent, runStack, Stack } from "../harness";
+import { runComponent, runStack, Stack, stackRaw } from "../harness";
 import { DataPlaneCluster } from "../../components/DataPlaneCluster";
 
 const EKS = "eks:index:Cluster";
@@ -20,18 +20,88 @@ describe("DataPlaneCluster (EKS)", () => {
         assert.equal(dev.outputs.clusterEndpointAccess, "public-restricted");
     });
 
-    it("has no public endpoint when privateEndpointOnly (prod)", () => {
-        const eks = prod.one(EKS).inputs;
-        assert.equal(eks.endpointPublicAccess, false);
-        assert.equal(eks.endpointPrivateAccess, true);
-        assert.equal(eks.publicAccessCidrs, undefined);
-        assert.equal(prod.outputs.clusterEndpointAccess, "private");
+    describe("a private API endpoint, phase by phase (byoc:controlPlane.phase, breakGlass)", () => {
+        const prodWith = (controlPlane: Record<string, unknown>, tailscale: Record<string, unknown> = {}) => {
+            const raw = stackRaw("prod");
+            return runStack("prod", {
+                "byoc:controlPlane": { ...(raw["byoc:controlPlane"] as object), ...controlPlane },
+                "byoc:tailscale": { ...(raw["byoc:tailscale"] as object), managementTag: "tag:byoc-management", ...tailscale },
+            });
+        };
+        const kubeconfigOf = (stack: Stack) => JSON.parse(stack.one("pulumi:providers:kubernetes").inputs.kubeconfig);
+        let tailnet: Stack;
+        let breakGlass: Stack;
+        before(async () => {
+            tailnet = await prodWith({ phase: "tailnet" });
+            breakGlass = await prodWith({ phase: "tailnet", breakGlass: true });
+        });
+
+        it("bootstrap (the first up of Pulumi.prod.yaml): the restricted public endpoint is open and the provider uses it", () => {
+            const eks = prod.one(EKS).inputs;
+            assert.equal(eks.endpointPublicAccess, true);
+            assert.deepEqual(eks.publicAccessCidrs, ["203.0.113.0/28", "198.51.100.16/28"]);
+            assert.match(kubeconfigOf(prod).clusters[0].cluster.server, /\.eks\.amazonaws\.com$/);
+            assert.equal(prod.outputs.clusterApiAccess, "bootstrap");
+        });
+
+        it("tailnet: no public endpoint; the provider goes to the kubernetes-api device, verifies the tailnet CA and the endpoint's name, and uses EKS tokens", () => {
+            const eks = tailnet.one(EKS).inputs;
+            assert.equal(eks.endpointPublicAccess, false);
+            assert.equal(eks.publicAccessCidrs, undefined);
+            assert.equal(eks.endpointPrivateAccess, true);
+            const cluster = kubeconfigOf(tailnet).clusters[0].cluster;
+            assert.equal(cluster.server, "https://k8s-acme-us-east-1");
+            assert.equal(cluster["tls-server-name"], "k8s.acme.us-east-1.aws.byoc.example-prd.com");
+            const ca = tailnet.one("tls:index/selfSignedCert:SelfSignedCert", "byoc-acme-tailnet-ca").outputs.certPem;
+            assert.equal(Buffer.from(cluster["certificate-authority-data"], "base64").toString(), ca);
+            assert.deepEqual(kubeconfigOf(tailnet).users[0].user.exec.args.slice(0, 4), ["eks", "get-token", "--cluster-name", "byoc-acme-prod"]);
+            assert.equal(tailnet.outputs.clusterApiAccess, "tailnet");
+            assert.equal(tailnet.outputs.clusterEndpointAccess, "private");
+        });
+
+        it("break-glass reopens the restricted public endpoint and points the provider back at it", () => {
+            const eks = breakGlass.one(EKS).inputs;
+            assert.equal(eks.endpointPublicAccess, true);
+            assert.deepEqual(eks.publicAccessCidrs, ["203.0.113.0/28", "198.51.100.16/28"]);
+            assert.match(kubeconfigOf(breakGlass).clusters[0].cluster.server, /\.eks\.amazonaws\.com$/);
+            assert.equal(breakGlass.outputs.clusterApiAccess, "break-glass");
+        });
+
+        it("switching phases updates the provider in place: the same clusterIdentifier in every phase", () => {
+            const ids = [prod, tailnet, breakGlass].map((s) => s.one("pulumi:providers:kubernetes").inputs.clusterIdentifier);
+            assert.deepEqual(ids, ["byoc-acme-prod", "byoc-acme-prod", "byoc-acme-prod"]);
+        });
+
+        it("the flow table names the phase", () => {
+            const row = (s: Stack) => (s.outputs.networkFlows as { flow: string; exposure: string; restrictedBy: string }[]).find((f) => f.flow === "Management → EKS API")!;
+            assert.match(row(prod).restrictedBy, /^phase bootstrap: publicAccessCidrs = 203\.0\.113\.0\/28/);
+            assert.equal(row(tailnet).exposure, "private");
+            assert.match(row(tailnet).restrictedBy, /^phase tailnet: private endpoint only/);
+            assert.match(row(breakGlass).restrictedBy, /^phase break-glass/);
+        });
     });
 
     it("can turn prod's endpoint public-but-restricted from config", async () => {
         const stack = await runStack("prod", { "byoc:controlPlane": { managementCidrs: ["203.0.113.0/28"] } });
         assert.equal(stack.one(EKS).inputs.endpointPublicAccess, true);
         assert.deepEqual(stack.one(EKS).inputs.publicAccessCidrs, ["203.0.113.0/28"]);
+        assert.equal(stack.outputs.clusterApiAccess, "public");
+    });
+
+    it("everything that names the cluster waits for it; nodes wait for their role; add-ons and the provider wait for the nodes", () => {
+        const eksUrn = prod.one(EKS).urn;
+        const group = prod.one("aws:eks/nodeGroup:NodeGroup");
+        assert.deepEqual(group.propertyDependencies.clusterName, [eksUrn]);
+        for (const a of prod.ofType("aws:eks/addon:Addon")) {
+            assert.deepEqual(a.propertyDependencies.clusterName, [eksUrn], a.name);
+            assert.ok(a.dependencies.includes(group.urn), `${a.name} waits for the nodes`);
+        }
+        for (const r of [...prod.ofType("aws:eks/podIdentityAssociation:PodIdentityAssociation"), ...prod.ofType("aws:eks/accessEntry:AccessEntry")]) {
+            assert.deepEqual(r.propertyDependencies.clusterName, [eksUrn], r.name);
+        }
+        const provider = prod.one("pulumi:providers:kubernetes");
+        const agent = prod.ofType("aws:eks/addon:Addon").find((a) => a.inputs.addonName === "eks-pod-identity-agent")!;
+        assert.ok(provider.dependencies.includes(group.urn) && provider.dependencies.includes(agent.urn));
     });
 
     for (const env of ["dev", "prod"]) {
@@ -48,7 +118,10 @@ describe("DataPlaneCluster (EKS)", () => {
             assert.deepEqual(eks.enabledClusterLogTypes, ["api", "audit", "authenticator"]);
             assert.equal(eks.authenticationMode, "API");
             assert.equal(eks.skipDefaultNodeGroup, true);
-            assert.equal(eks.nodeAssociatePublicIpAddress, false);
+            assert.equal(eks.nodeAssociatePublicIpAddress, undefined, "only affects pulumi-eks' own node groups, of which there are none");
+            assert.equal(eks.instanceRoles, undefined, "EKS creates the managed node group's access entry itself");
+            assert.equal(eks.kubernetesServiceIpAddressRange, "172.20.0.0/16");
+            assert.equal(eks.version, "1.33");
             assert.equal(eks.vpcCniOptions.enableNetworkPolicy, true, "NetworkPolicies are enforced");
             const ebs = stack.ofType("aws:eks/addon:Addon").find((a) => a.inputs.addonName === "aws-ebs-csi-driver");
             assert.equal(ebs?.inputs.podIdentityAssociations[0].serviceAccount, "ebs-csi-controller-sa");
@@ -63,7 +136,9 @@ describe("DataPlaneCluster (EKS)", () => {
             const privateIds = stack.ofType("aws:ec2/subnet:Subnet").filter((s) => s.inputs.tags["byoc:tier"] === "private").map((s) => s.id);
             assert.deepEqual([...group.subnetIds].sort(), privateIds.sort());
             const lt = stack.one("aws:ec2/launchTemplate:LaunchTemplate").inputs;
-            assert.equal(lt.networkInterfaces[0].associatePublicIpAddress, "false");
+            assert.equal(lt.networkInterfaces, undefined, "no interface (EKS needs a deviceIndex on each) and no security group: EKS attaches the cluster security group");
+            assert.equal(lt.vpcSecurityGroupIds, undefined);
+            for (const s of stack.ofType("aws:ec2/subnet:Subnet").filter((x) => x.inputs.tags["byoc:tier"] === "private")) assert.equal(s.inputs.mapPublicIpOnLaunch, false);
             assert.equal(lt.metadataOptions.httpTokens, "required");
             assert.equal(lt.metadataOptions.httpPutResponseHopLimit, 1);
             assert.equal(lt.blockDeviceMappings[0].ebs.encrypted, "true");
@@ -91,14 +166,14 @@ describe("DataPlaneCluster (EKS)", () => {
 
     it("refuses a world-open management CIDR and an empty list for a public endpoint", async () => {
         const base = { clusterName: "c", serviceCidr: "172.20.0.0/16", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 } };
-        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/0"], privateEndpointOnly: false })), /managementCidrs contains 0\.0\.0\.0\/0/);
-        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: [], privateEndpointOnly: false })), /managementCidrs is empty/);
-        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/1", "128.0.0.0/1"], privateEndpointOnly: false })), /managementCidrs contains 0\.0\.0\.0\/1/);
+        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/0"], apiAccess: "public" })), /managementCidrs contains 0\.0\.0\.0\/0/);
+        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: [], apiAccess: "public" })), /managementCidrs is empty/);
+        await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/1", "128.0.0.0/1"], apiAccess: "public" })), /managementCidrs contains 0\.0\.0\.0\/1/);
     });
 
     it("declares the management flow from its own arguments", () => {
         const flow = (s: Stack) => s.outputs.networkFlows.find((f: any) => f.flow === "Management → EKS API");
         assert.deepEqual({ ...flow(dev), component: undefined }, { flow: "Management → EKS API", direction: "inbound", exposure: "public", restrictedBy: "publicAccessCidrs = 203.0.113.0/28, 198.51.100.16/28", component: undefined });
-        assert.equal(flow(prod).exposure, "private");
+        assert.equal(flow(prod).exposure, "public", "phase bootstrap: the restricted public endpoint is open");
     });
 });

@@ -19,7 +19,7 @@ describe("offline preview", () => {
         const result = await offlinePreview("prod", stackRaw("prod"));
         const flows = result.flows!.map((f) => `${f.flow} | ${f.direction} | ${f.exposure}`);
         for (const expected of [
-            "Management → EKS API | inbound | private",
+            "Management → EKS API | inbound | public",
             "Client queries → NLB → Istio → ClickHouse | inbound | public",
             "Billing scraper → provider S3 | outbound | private",
             "State Exporter → provider SQS | outbound | public",

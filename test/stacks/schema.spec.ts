@@ -137,9 +137,9 @@ describe("stacks/schema: the stack configuration contract", () => {
             ["byoc:environment", 'is required: "dev" or "prod"'],
             ["byoc:customer", "is required: a map with keys id, name?"],
             ["byoc:network", "is required: a map with keys vpcCidr, azCount?, natGateways?, peering?"],
-            ["byoc:controlPlane", "is required: a map with keys managementCidrs, privateEndpointOnly?"],
+            ["byoc:controlPlane", "is required: a map with keys managementCidrs, privateEndpointOnly?, phase?, breakGlass?"],
             ["byoc:ingress", "is required: a map with keys mode, ipAllowList, domain, acmeEmail, acmeServer?"],
-            ["byoc:tailscale", "is required: a map with keys tailnet, domain, tags, oncallGroup, endpoints"],
+            ["byoc:tailscale", "is required: a map with keys tailnet, domain, tags, oncallGroup, managementTag?, endpoints"],
             ["byoc:telemetry", "is required: a map with keys billingBucketArn, stateQueueArn, alertWebhookUrl"],
         ];
         for (const [key, message] of cases) {
@@ -220,9 +220,9 @@ describe("stacks/schema: the stack configuration contract", () => {
             }), [
                 { path: "byoc:customer.Name", value: "Acme", message: "is not a known key; allowed keys are id, name" },
                 { path: "byoc:network.peering[0].accountId", value: "444455556666", message: "is not a known key; allowed keys are vpcId, cidr, ownerId, region" },
-                { path: "byoc:controlPlane.public", value: false, message: "is not a known key; allowed keys are managementCidrs, privateEndpointOnly" },
+                { path: "byoc:controlPlane.public", value: false, message: "is not a known key; allowed keys are managementCidrs, privateEndpointOnly, phase, breakGlass" },
                 { path: "byoc:ingress.allowList", value: ["192.0.2.0/24"], message: "is not a known key; allowed keys are mode, ipAllowList, domain, acmeEmail, acmeServer" },
-                { path: "byoc:tailscale.authKey", value: "tskey-123", message: "is not a known key; allowed keys are tailnet, domain, tags, oncallGroup, endpoints" },
+                { path: "byoc:tailscale.authKey", value: "tskey-123", message: "is not a known key; allowed keys are tailnet, domain, tags, oncallGroup, managementTag, endpoints" },
                 { path: "byoc:telemetry.region", value: "us-east-1", message: "is not a known key; allowed keys are billingBucketArn, stateQueueArn, alertWebhookUrl" },
                 { path: "byoc:access.grants[0].expires", value: "tomorrow", message: "is not a known key; allowed keys are id, engineer, csrPem, reason, approvedBy, notAfter" },
                 { path: "byoc:access.maxHours", value: 4, message: "is not a known key; allowed keys are maxCertificateHours, approvers, grants" },
