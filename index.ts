@@ -95,12 +95,15 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         oncallGroup: config.tailscale.oncallGroup,
         authKeyExpirySeconds: config.baseline.tailscaleKeyExpirySeconds,
         ca: { certPem: tailnetCa.certPem, privateKeyPem: tailnetCa.privateKeyPem },
+        // ClickHouse itself presents the system-tables endpoint's certificate (nginx passes TLS through).
+        serverSecretNamespace: endpoint === "clickhouse-system" ? clickhouseNs.metadata.name : undefined,
         maxCertificateHours: config.access.maxCertificateHours,
     }, k8s));
     flows.push(...TailnetEndpoint.combinedFlows(tailnetEndpoints, config.tailscale.oncallGroup, config.access.maxCertificateHours));
     const tailnetAclFragment = renderAclFragment({
         oncallGroup: config.tailscale.oncallGroup,
         tags: config.tailscale.tags,
+        managementTag: config.tailscale.managementTag,
         endpoints: tailnetEndpoints.map((e) => ({ hostname: e.hostname, ports: e.tailnetPorts })),
     });
 
@@ -146,6 +149,10 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         telemetryStateQueueUrl: telemetry.stateQueueUrl,
         telemetryBillingSidecar: telemetry.billingSidecar,
         tailnetHostnames: Object.fromEntries(tailnetEndpoints.map((e) => [e.endpoint, e.hostname])),
+        // Every name an endpoint answers to, and the records that make the published names resolve on the tailnet
+        // (the provider's zone for byoc:tailscale.domain: A records to the devices' 100.x addresses, README).
+        tailnetDevices: pulumi.all(tailnetEndpoints.map((e) => e.device.apply((d) => [e.endpoint, { hostname: e.hostname, deviceName: e.deviceName, ...d }] as const))).apply(Object.fromEntries),
+        tailnetDnsRecords: pulumi.all(tailnetEndpoints.map((e) => e.device.apply((d) => d.addresses.filter((a) => a.includes(".")).map((a) => ({ name: e.hostname, type: "A", value: a }))))).apply((r) => r.flat()),
         tailnetCaCertPem: tailnetCa.certPem,
         tailnetAclFragment,
         troubleshootingCaCertPem: access.caCertPem,

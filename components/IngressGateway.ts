@@ -35,6 +35,9 @@ export interface IngressGatewayArgs {
     gatewayReplicas?: { min: number; max: number };
 }
 
+/** Seconds Helm waits for a release's resources to become ready. */
+export const RELEASE_TIMEOUT_SECONDS = 900;
+
 const DEFAULTS = {
     dev: { gateway: { min: 2, max: 4 }, controllers: 1 },
     prod: { gateway: { min: 3, max: 10 }, controllers: 2 },
@@ -84,6 +87,7 @@ export class IngressGateway extends ByocComponent {
 
         // Every chart is pinned in r.CHARTS; the Release resource installs it inside the provider, so nothing is
         // downloaded while the program runs.
+        // Helm waits for the release's pods (the provider already waits for the nodes); say how long explicitly.
         const release = (chart: keyof typeof r.CHARTS, releaseName: string, namespace: string, values: pulumi.Input<object>, opts: pulumi.CustomResourceOptions) =>
             new k8s.helm.v3.Release(`${name}-${releaseName}`, {
                 name: releaseName,
@@ -92,6 +96,7 @@ export class IngressGateway extends ByocComponent {
                 version: r.CHARTS[chart].version,
                 repositoryOpts: { repo: r.CHARTS[chart].repo },
                 values,
+                timeout: RELEASE_TIMEOUT_SECONDS,
             }, opts);
 
         // --- AWS Load Balancer Controller: turns the gateway Service into an NLB.
@@ -128,9 +133,16 @@ export class IngressGateway extends ByocComponent {
         new k8s.apiextensions.CustomResource(`${name}-certificate`, r.gatewayCertificate({ domain: args.domain, server: args.acmeServer }), after(certManager, clusterIssuer, gatewayNs));
 
         // --- The gateway itself, as explicit objects so its exposure is visible to the policy pack.
-        new k8s.core.v1.ServiceAccount(`${name}-gateway`, r.gatewayServiceAccount(), after(gatewayNs));
-        // istiod must be up: its webhook fills in the `auto` image of the gateway pods.
-        const deployment = new k8s.apps.v1.Deployment(`${name}-gateway`, r.gatewayDeployment(replicas) as k8s.apps.v1.DeploymentArgs, after(gatewayNs, istiod));
+        const gatewaySa = new k8s.core.v1.ServiceAccount(`${name}-gateway`, r.gatewayServiceAccount(), after(gatewayNs));
+        const sdsRole = new k8s.rbac.v1.Role(`${name}-gateway-sds`, r.gatewaySecretReaderRole(), after(gatewayNs));
+        const sdsBinding = new k8s.rbac.v1.RoleBinding(`${name}-gateway-sds`, r.gatewaySecretReaderBinding(), after(sdsRole, gatewaySa));
+        // istiod must be up (its webhook fills in the `auto` image of the gateway pods, failurePolicy Fail), and the
+        // Load Balancer Controller too (its pod webhook injects the readiness gate, failurePolicy Ignore: a pod
+        // created before it runs would silently go without).
+        const deployment = new k8s.apps.v1.Deployment(`${name}-gateway`, r.gatewayDeployment(replicas) as k8s.apps.v1.DeploymentArgs, {
+            ...after(gatewayNs, istiod, lbc, sdsBinding),
+            customTimeouts: { create: "15m", update: "15m" },
+        });
         new k8s.policy.v1.PodDisruptionBudget(`${name}-gateway`, r.gatewayPodDisruptionBudget(), after(gatewayNs));
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(`${name}-gateway`, r.gatewayAutoscaler(replicas) as k8s.autoscaling.v2.HorizontalPodAutoscalerArgs, after(deployment));
         const service = new k8s.core.v1.Service(`${name}-gateway`, r.gatewayService({

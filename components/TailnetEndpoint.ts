@@ -6,6 +6,7 @@
 //   agent pod (tailscale, userspace) --TCP forward (serve config)--> nginx Service (ClusterIP, selects nginx only)
 //   --> nginx pod --> target. No Service selects the agent; a deny-all-ingress NetworkPolicy covers the namespace
 //   and one more opens only nginx's ports, only to the agent pods.
+import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as tailscale from "@pulumi/tailscale";
@@ -98,11 +99,12 @@ export function serveConfig(routes: { tailnetPort: number; nginxPort: number }[]
 }
 
 /** The nginx spec of an endpoint as deployed (paths inside the nginx pod). Tests render it with their own paths. */
-export function endpointNginxSpec(endpoint: EndpointKind, hostname: string, routes: Route[] = ENDPOINTS[endpoint].routes): NginxSpec {
+export function endpointNginxSpec(endpoint: EndpointKind, hostname: string, routes: Route[] = ENDPOINTS[endpoint].routes, aliases: string[] = []): NginxSpec {
     const spec = ENDPOINTS[endpoint];
     return {
         mode: spec.mode,
         serverName: hostname,
+        aliases: aliases.filter((a) => a !== hostname),
         routes: routes.map((r) => ({ listenPort: r.nginxPort, upstream: r.target })),
         tls: spec.mode === "terminate" ? { certificate: "/etc/nginx/tls/tls.crt", key: "/etc/nginx/tls/tls.key" } : undefined,
         upstreamTls: spec.upstreamTlsName ? { trustedCertificate: "/etc/nginx/upstream-ca/ca.crt", serverName: spec.upstreamTlsName } : undefined,
@@ -124,6 +126,8 @@ export interface TailnetEndpointArgs {
     tags: string[];
     /** The on-call group the ACL admits (for the flow table). */
     oncallGroup: string;
+    /** Namespace of the server certificate Secret when the target, not nginx, presents it (clickhouse-system: the ClickHouse pods). */
+    serverSecretNamespace?: pulumi.Input<string>;
     /** Auth-key lifetime in seconds (baseline tailscaleKeyExpirySeconds): long enough to start, never 90 days. */
     authKeyExpirySeconds: number;
     /** The stack's internal CA, which signs the endpoint's server certificate. */
@@ -139,6 +143,9 @@ export interface TailnetEndpointArgs {
 }
 
 const POD_SECURITY = { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } };
+/** How long `pulumi up` waits for a new agent to appear on the tailnet. */
+const DEVICE_WAIT = "300s";
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
 
 export class TailnetEndpoint extends ByocComponent {
     readonly endpoint: EndpointKind;
@@ -149,13 +156,68 @@ export class TailnetEndpoint extends ByocComponent {
     readonly tailnetPorts: number[];
     readonly authKeyId: pulumi.Output<string>;
     readonly serverCertificatePem: pulumi.Output<string>;
-    readonly nginxConfig: string;
+    readonly nginxConfig: pulumi.Output<string>;
+    /** The device as the tailnet sees it once the agent has logged in: MagicDNS name and tailnet addresses. */
+    readonly device: pulumi.Output<{ magicDnsName: string; addresses: string[] }>;
     readonly flows: NetworkFlow[];
 
     constructor(name: string, args: TailnetEndpointArgs, opts?: pulumi.ComponentResourceOptions) {
         super("TailnetEndpoint", name, "tailscale-agent", opts);
-        const parent = { parent: this };
         const spec = ENDPOINTS[args.endpoint];
+        const routes = this.validate(name, args, spec);
+        this.endpoint = args.endpoint;
+        this.hostname = tailnetHostname(args.endpoint, args.customer, args.region, args.domain);
+        this.deviceName = tailnetDeviceName(args.endpoint, args.customer, args.region);
+        this.tailnetPorts = routes.map((r) => r.tailnetPort);
+
+        const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: `tailnet-${spec.short}` } }, { parent: this });
+        const namespace = ns.metadata.name;
+        const nsOpts = { parent: this, dependsOn: [ns] };
+        const nginxName = `${spec.short}-nginx`;
+        const nginxSelector = selectorLabels("tailnet-nginx", nginxName);
+        const agentName = `${spec.short}-tailscale`;
+        const agentSelector = selectorLabels("tailscale-agent", agentName);
+
+        // Order: nginx Service (its ClusterIP goes into the agent's serve config) → agent → the device as the
+        // tailnet registered it → server certificate and nginx, which answer to every name the device is reached by.
+        const nginxService = new k8s.core.v1.Service(`${name}-nginx`, {
+            metadata: { name: nginxName, namespace, labels: k8sLabels("tailnet-nginx") },
+            spec: {
+                type: "ClusterIP",
+                selector: nginxSelector,
+                ports: routes.map((r) => ({ name: `tcp-${r.nginxPort}`, port: r.nginxPort, targetPort: r.nginxPort, protocol: "TCP" })),
+            },
+        }, nsOpts);
+        const agent = this.createAgent(name, args, spec, routes, { namespace, nsOpts, agentName, agentSelector, nginxClusterIp: nginxService.spec.clusterIP });
+
+        // The agent's MagicDNS name (`<device>.<tailnet>.ts.net`) and 100.x addresses exist once it has logged in;
+        // waitFor retries the lookup while it does (tailscale provider data_source_device.go).
+        const found = tailscale.getDeviceOutput({ hostname: this.deviceName, waitFor: DEVICE_WAIT }, { parent: this, dependsOn: [agent] });
+        this.device = found.apply((d) => ({ magicDnsName: (d.name ?? "").replace(/\.$/, ""), addresses: d.addresses ?? [] }));
+        // Engineers and management reach the endpoint by its published name, its device name (MagicDNS answers it
+        // on every tailnet client) or its MagicDNS FQDN: nginx answers all three, and the certificate names them.
+        const names = this.device.apply((d) => [...new Set([this.hostname, this.deviceName, d.magicDnsName].filter((n) => n !== ""))]);
+
+        const serverSecret = this.createServerCertificate(name, args, spec, names, args.serverSecretNamespace ?? namespace, args.serverSecretNamespace ? { parent: this } : nsOpts);
+        this.nginxConfig = names.apply((n) => renderNginxConfig(endpointNginxSpec(args.endpoint, this.hostname, routes, n)));
+        this.createNginx(name, args, spec, routes, { namespace, nsOpts, nginxName, nginxSelector, serverSecret, certPem: serverSecret.certPem, config: this.nginxConfig });
+        this.createNetworkPolicies(name, routes, { namespace, nsOpts, nginxSelector, agentSelector });
+
+        this.namespace = namespace;
+        this.authKeyId = agent.authKeyId;
+        this.serverCertificatePem = serverSecret.certPem;
+        this.flows = TailnetEndpoint.combinedFlows([this], args.oncallGroup, args.maxCertificateHours);
+        this.registerOutputs({
+            hostname: this.hostname,
+            deviceName: this.deviceName,
+            device: this.device,
+            namespace: this.namespace,
+            authKeyId: this.authKeyId,
+            serverCertificatePem: this.serverCertificatePem,
+        });
+    }
+
+    private validate(name: string, args: TailnetEndpointArgs, spec: EndpointSpec | undefined): Route[] {
         if (!spec) {
             throw new pulumi.ResourceError(`TailnetEndpoint ${name}: endpoint ${JSON.stringify(args.endpoint)} is not one of ${Object.keys(ENDPOINTS).join(", ")}`, this);
         }
@@ -168,22 +230,20 @@ export class TailnetEndpoint extends ByocComponent {
         if (args.targets && args.targets.length !== spec.routes.length) {
             throw new pulumi.ResourceError(`TailnetEndpoint ${name}: targets ${JSON.stringify(args.targets)} must list ${spec.routes.length} host:port value(s) for ${args.endpoint}`, this);
         }
-        const routes = spec.routes.map((r, i) => ({ ...r, target: args.targets?.[i] ?? r.target }));
-        this.endpoint = args.endpoint;
-        this.hostname = tailnetHostname(args.endpoint, args.customer, args.region, args.domain);
-        this.deviceName = tailnetDeviceName(args.endpoint, args.customer, args.region);
-        this.tailnetPorts = routes.map((r) => r.tailnetPort);
+        return spec.routes.map((r, i) => ({ ...r, target: args.targets?.[i] ?? r.target }));
+    }
 
-        const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: `tailnet-${spec.short}` } }, parent);
-        const namespace = ns.metadata.name;
-        const nsOpts = { parent: this, dependsOn: [ns] };
-
-        // ---- server certificate for the tailnet hostname, from the stack's internal CA ----
+    /**
+     * The server certificate for every name of the endpoint, from the stack's internal CA. For clickhouse-system
+     * nginx never terminates: the Secret goes where ClickHouse runs, for ClickHouse to present on the tailnet names.
+     */
+    private createServerCertificate(name: string, args: TailnetEndpointArgs, spec: EndpointSpec, names: pulumi.Output<string[]>, namespace: pulumi.Input<string>, opts: pulumi.CustomResourceOptions) {
+        const parent = { parent: this };
         const serverKey = new tls.PrivateKey(`${name}-server`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, parent);
         const serverCsr = new tls.CertRequest(`${name}-server`, {
             privateKeyPem: serverKey.privateKeyPem,
             subject: { commonName: this.hostname, organization: "byoc data plane" },
-            dnsNames: [this.hostname],
+            dnsNames: names,
         }, parent);
         const serverCert = new tls.LocallySignedCert(`${name}-server`, {
             certRequestPem: serverCsr.certRequestPem,
@@ -193,21 +253,21 @@ export class TailnetEndpoint extends ByocComponent {
             validityPeriodHours: args.serverCertificateHours ?? 2160,
             earlyRenewalHours: 720,
         }, parent);
-        // For clickhouse-system nginx never terminates: this Secret is for ClickHouse to present on the tailnet name.
-        const serverSecret = new k8s.core.v1.Secret(`${name}-server-tls`, {
+        const secret = new k8s.core.v1.Secret(`${name}-server-tls`, {
             metadata: { name: `${spec.short}-server-tls`, namespace, labels: k8sLabels("tailnet-nginx") },
             type: "kubernetes.io/tls",
             stringData: { "tls.crt": pulumi.interpolate`${serverCert.certPem}${args.ca.certPem}`, "tls.key": serverKey.privateKeyPem },
-        }, nsOpts);
+        }, opts);
+        return Object.assign(secret, { certPem: serverCert.certPem });
+    }
 
-        // ---- nginx: ConfigMap, Deployment, Service (selects nginx pods only) ----
-        const nginxName = `${spec.short}-nginx`;
-        const nginxSelector = selectorLabels("tailnet-nginx", nginxName);
-        this.nginxConfig = renderNginxConfig(endpointNginxSpec(args.endpoint, this.hostname, routes));
+    private createNginx(name: string, args: TailnetEndpointArgs, spec: EndpointSpec, routes: Route[], c: {
+        namespace: pulumi.Output<string>; nsOpts: pulumi.CustomResourceOptions; nginxName: string; nginxSelector: Record<string, string>; serverSecret: k8s.core.v1.Secret; certPem: pulumi.Output<string>; config: pulumi.Output<string>;
+    }): void {
         const nginxConf = new k8s.core.v1.ConfigMap(`${name}-nginx`, {
-            metadata: { name: nginxName, namespace, labels: k8sLabels("tailnet-nginx") },
-            data: { "nginx.conf": this.nginxConfig },
-        }, nsOpts);
+            metadata: { name: c.nginxName, namespace: c.namespace, labels: k8sLabels("tailnet-nginx") },
+            data: { "nginx.conf": c.config },
+        }, c.nsOpts);
         const volumes: k8s.types.input.core.v1.Volume[] = [
             { name: "config", configMap: { name: nginxConf.metadata.name } },
             { name: "tmp", emptyDir: { medium: "Memory", sizeLimit: "64Mi" } },
@@ -217,7 +277,7 @@ export class TailnetEndpoint extends ByocComponent {
             { name: "tmp", mountPath: "/tmp" },
         ];
         if (spec.mode === "terminate") {
-            volumes.push({ name: "tls", secret: { secretName: serverSecret.metadata.name } });
+            volumes.push({ name: "tls", secret: { secretName: c.serverSecret.metadata.name } });
             mounts.push({ name: "tls", mountPath: "/etc/nginx/tls", readOnly: true });
         }
         if (spec.upstreamTlsName) {
@@ -232,12 +292,16 @@ export class TailnetEndpoint extends ByocComponent {
             "exec nginx -e stderr -c /etc/nginx/tailnet/nginx.conf -g 'daemon off;'",
         ].join(" && ");
         new k8s.apps.v1.Deployment(`${name}-nginx`, {
-            metadata: { name: nginxName, namespace, labels: k8sLabels("tailnet-nginx") },
+            metadata: { name: c.nginxName, namespace: c.namespace, labels: k8sLabels("tailnet-nginx") },
             spec: {
                 replicas: 1,
-                selector: { matchLabels: nginxSelector },
+                selector: { matchLabels: c.nginxSelector },
                 template: {
-                    metadata: { labels: k8sLabels("tailnet-nginx", nginxSelector) },
+                    metadata: {
+                        labels: k8sLabels("tailnet-nginx", c.nginxSelector),
+                        // A new config or certificate rolls the pod (nginx reads both only at start).
+                        annotations: { "byoc.dev/config-sha256": pulumi.all([c.config, c.certPem]).apply(([conf, cert]) => sha256(`${conf}\n${cert}`)) },
+                    },
                     spec: {
                         automountServiceAccountToken: false,
                         securityContext: POD_SECURITY,
@@ -255,17 +319,13 @@ export class TailnetEndpoint extends ByocComponent {
                     },
                 },
             },
-        }, nsOpts);
-        const nginxService = new k8s.core.v1.Service(`${name}-nginx`, {
-            metadata: { name: nginxName, namespace, labels: k8sLabels("tailnet-nginx") },
-            spec: {
-                type: "ClusterIP",
-                selector: nginxSelector,
-                ports: routes.map((r) => ({ name: `tcp-${r.nginxPort}`, port: r.nginxPort, targetPort: r.nginxPort, protocol: "TCP" })),
-            },
-        }, nsOpts);
+        }, { ...c.nsOpts, dependsOn: [c.serverSecret, nginxConf] });
+    }
 
-        // ---- Tailscale agent ----
+    /** The Tailscale agent: a single-use tagged key, its state Secret, RBAC for that Secret only, the serve config. */
+    private createAgent(name: string, args: TailnetEndpointArgs, spec: EndpointSpec, routes: Route[], c: {
+        namespace: pulumi.Output<string>; nsOpts: pulumi.CustomResourceOptions; agentName: string; agentSelector: Record<string, string>; nginxClusterIp: pulumi.Output<string>;
+    }) {
         const key = new tailscale.TailnetKey(`${name}-authkey`, {
             description: `byoc ${spec.short} ${args.customer}`.replace(/[^A-Za-z0-9 ]/g, " ").slice(0, 50),
             tags: args.tags,
@@ -274,47 +334,49 @@ export class TailnetEndpoint extends ByocComponent {
             // Not ephemeral: the node identity lives in the state Secret and must survive pod restarts.
             ephemeral: false,
             expiry: args.authKeyExpirySeconds,
-        }, parent);
-        const agentName = `${spec.short}-tailscale`;
-        const agentSelector = selectorLabels("tailscale-agent", agentName);
-        const stateSecretName = `${agentName}-state`;
+            // A single-use key is spent by the first login and expires within the hour; the provider recreates
+            // single-use keys only with "always" (terraform-provider-tailscale resource_tailnet_key.go), so an
+            // `up --refresh` after a failed first start gets a fresh key instead of a dead one.
+            recreateIfInvalid: "always",
+        }, { parent: this });
+        const stateSecretName = `${c.agentName}-state`;
         const authSecret = new k8s.core.v1.Secret(`${name}-authkey`, {
-            metadata: { name: `${agentName}-authkey`, namespace },
+            metadata: { name: `${c.agentName}-authkey`, namespace: c.namespace },
             type: "Opaque",
             stringData: { TS_AUTHKEY: key.key },
-        }, { ...nsOpts, additionalSecretOutputs: ["stringData", "data"] });
+        }, { ...c.nsOpts, additionalSecretOutputs: ["stringData", "data"] });
         // Created empty; the agent writes its node state into it (server-side apply leaves those fields alone).
         const stateSecret = new k8s.core.v1.Secret(`${name}-state`, {
-            metadata: { name: stateSecretName, namespace },
+            metadata: { name: stateSecretName, namespace: c.namespace },
             type: "Opaque",
-        }, nsOpts);
+        }, c.nsOpts);
         const sa = new k8s.core.v1.ServiceAccount(`${name}-agent`, {
-            metadata: { name: agentName, namespace },
+            metadata: { name: c.agentName, namespace: c.namespace },
             automountServiceAccountToken: true,
-        }, nsOpts);
+        }, c.nsOpts);
         const role = new k8s.rbac.v1.Role(`${name}-agent`, {
-            metadata: { name: agentName, namespace },
+            metadata: { name: c.agentName, namespace: c.namespace },
             rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [stateSecretName], verbs: ["get", "update", "patch"] }],
-        }, nsOpts);
-        new k8s.rbac.v1.RoleBinding(`${name}-agent`, {
-            metadata: { name: agentName, namespace },
+        }, c.nsOpts);
+        const binding = new k8s.rbac.v1.RoleBinding(`${name}-agent`, {
+            metadata: { name: c.agentName, namespace: c.namespace },
             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-            subjects: [{ kind: "ServiceAccount", name: sa.metadata.name, namespace }],
-        }, nsOpts);
+            subjects: [{ kind: "ServiceAccount", name: sa.metadata.name, namespace: c.namespace }],
+        }, c.nsOpts);
         // Forward to the nginx Service's ClusterIP (known to Pulumi), so the agent's netstack never needs cluster DNS.
         const serve = new k8s.core.v1.ConfigMap(`${name}-serve`, {
-            metadata: { name: `${agentName}-serve`, namespace },
-            data: { "serve.json": nginxService.spec.clusterIP.apply((ip) => serveConfig(routes, ip)) },
-        }, nsOpts);
-        new k8s.apps.v1.Deployment(`${name}-agent`, {
-            metadata: { name: agentName, namespace },
+            metadata: { name: `${c.agentName}-serve`, namespace: c.namespace },
+            data: { "serve.json": c.nginxClusterIp.apply((ip) => serveConfig(routes, ip)) },
+        }, c.nsOpts);
+        const deployment = new k8s.apps.v1.Deployment(`${name}-agent`, {
+            metadata: { name: c.agentName, namespace: c.namespace },
             spec: {
                 // One node identity per state Secret: never two agents at once.
                 replicas: 1,
                 strategy: { type: "Recreate" },
-                selector: { matchLabels: agentSelector },
+                selector: { matchLabels: c.agentSelector },
                 template: {
-                    metadata: { labels: k8sLabels("tailscale-agent", agentSelector) },
+                    metadata: { labels: k8sLabels("tailscale-agent", c.agentSelector) },
                     spec: {
                         serviceAccountName: sa.metadata.name,
                         securityContext: POD_SECURITY,
@@ -347,54 +409,36 @@ export class TailnetEndpoint extends ByocComponent {
                     },
                 },
             },
-        }, nsOpts);
+        }, { ...c.nsOpts, dependsOn: [binding, serve, authSecret, stateSecret] });
+        return Object.assign(deployment, { authKeyId: key.id });
+    }
 
-        // ---- NetworkPolicies ----
-        new k8s.networking.v1.NetworkPolicy(`${name}-deny-ingress`, {
-            metadata: { name: "deny-all-ingress", namespace },
-            spec: { podSelector: {}, policyTypes: ["Ingress"] },
-        }, nsOpts);
-        new k8s.networking.v1.NetworkPolicy(`${name}-nginx-from-agent`, {
-            metadata: { name: "nginx-from-agent", namespace },
-            spec: {
-                podSelector: { matchLabels: nginxSelector },
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [{ podSelector: { matchLabels: agentSelector } }], ports: routes.map((r) => ({ protocol: "TCP", port: r.nginxPort })) }],
-            },
-        }, nsOpts);
+    private createNetworkPolicies(name: string, routes: Route[], c: {
+        namespace: pulumi.Output<string>; nsOpts: pulumi.CustomResourceOptions; nginxSelector: Record<string, string>; agentSelector: Record<string, string>;
+    }): void {
+        const policy = (suffix: string, metadataName: string, spec: k8s.types.input.networking.v1.NetworkPolicySpec) =>
+            new k8s.networking.v1.NetworkPolicy(`${name}-${suffix}`, { metadata: { name: metadataName, namespace: c.namespace }, spec }, c.nsOpts);
+        policy("deny-ingress", "deny-all-ingress", { podSelector: {}, policyTypes: ["Ingress"] });
+        policy("nginx-from-agent", "nginx-from-agent", {
+            podSelector: { matchLabels: c.nginxSelector },
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ podSelector: { matchLabels: c.agentSelector } }], ports: routes.map((r) => ({ protocol: "TCP", port: r.nginxPort })) }],
+        });
         const dns = { to: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "kube-system" } } }], ports: [{ protocol: "UDP", port: 53 }, { protocol: "TCP", port: 53 }] };
-        new k8s.networking.v1.NetworkPolicy(`${name}-agent-egress`, {
-            metadata: { name: "agent-egress", namespace },
-            spec: {
-                podSelector: { matchLabels: agentSelector },
-                policyTypes: ["Egress"],
-                egress: [
-                    dns,
-                    { to: [{ podSelector: { matchLabels: nginxSelector } }], ports: routes.map((r) => ({ protocol: "TCP", port: r.nginxPort })) },
-                    // Coordination server and DERP (TCP 443; also the API server for the state Secret), direct and STUN.
-                    { ports: AGENT_EGRESS.map((p) => ({ protocol: p.protocol, port: p.port })) },
-                ],
-            },
-        }, nsOpts);
-        new k8s.networking.v1.NetworkPolicy(`${name}-nginx-egress`, {
-            metadata: { name: "nginx-egress", namespace },
-            spec: {
-                podSelector: { matchLabels: nginxSelector },
-                policyTypes: ["Egress"],
-                egress: [dns, { ports: [...new Set(routes.map((r) => Number(r.target.split(":").pop())))].map((port) => ({ protocol: "TCP", port })) }],
-            },
-        }, nsOpts);
-
-        this.namespace = namespace;
-        this.authKeyId = key.id;
-        this.serverCertificatePem = serverCert.certPem;
-        this.flows = TailnetEndpoint.combinedFlows([this], args.oncallGroup, args.maxCertificateHours);
-        this.registerOutputs({
-            hostname: this.hostname,
-            deviceName: this.deviceName,
-            namespace: this.namespace,
-            authKeyId: this.authKeyId,
-            serverCertificatePem: this.serverCertificatePem,
+        policy("agent-egress", "agent-egress", {
+            podSelector: { matchLabels: c.agentSelector },
+            policyTypes: ["Egress"],
+            egress: [
+                dns,
+                { to: [{ podSelector: { matchLabels: c.nginxSelector } }], ports: routes.map((r) => ({ protocol: "TCP", port: r.nginxPort })) },
+                // Coordination server and DERP (TCP 443; also the API server for the state Secret), direct and STUN.
+                { ports: AGENT_EGRESS.map((p) => ({ protocol: p.protocol, port: p.port })) },
+            ],
+        });
+        policy("nginx-egress", "nginx-egress", {
+            podSelector: { matchLabels: c.nginxSelector },
+            policyTypes: ["Egress"],
+            egress: [dns, { ports: [...new Set(routes.map((r) => Number(r.target.split(":").pop())))].map((port) => ({ protocol: "TCP", port })) }],
         });
     }
 

@@ -174,6 +174,11 @@ export class ByocMocks implements pulumi.runtime.Mocks {
                 return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/byoc-operator`, userId: "AIDAMOCKUSER", id: MOCK_ACCOUNT };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" };
+            case "tailscale:index/getDevice:getDevice": {
+                // The agent's device once it has logged in: its MagicDNS name in a mock tailnet and a CGNAT address.
+                const host = String(args.inputs.hostname ?? args.inputs.name ?? "device");
+                return { ...args.inputs, id: `n${hex(host, 12)}`, name: `${host}.tailnet-mock.ts.net`, hostname: host, addresses: [`100.${64 + (octet(host) % 64)}.${octet(host + "b")}.${octet(host + "c")}`], tags: [] };
+            }
             case "eks:index:Cluster/getKubeconfig":
                 return { result: JSON.stringify(mockKubeconfig("mock", `https://MOCK.gr7.${r}.eks.amazonaws.com`, r)) };
             default:

@@ -6,6 +6,7 @@
 // compile error, not an object the API server silently prunes.
 import type { INamespace, IService, IServiceAccount } from "kubernetes-models/v1";
 import type { IDeployment } from "kubernetes-models/apps/v1";
+import type { IRole, IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1";
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import type { IGateway, IVirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1";
@@ -123,12 +124,46 @@ export const issuerNameFor = (server: AcmeServer) => `letsencrypt-${server}`;
  * (the gateway pod meets it); it holds the one workload exposed to clients.
  */
 export function namespaces(): INamespace[] {
-    const podSecurity = { "pod-security.kubernetes.io/enforce": "baseline", "pod-security.kubernetes.io/warn": "restricted", "pod-security.kubernetes.io/audit": "restricted" };
+    const podSecurity = {
+        "pod-security.kubernetes.io/enforce": "baseline",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+        // The Load Balancer Controller injects its target-health readiness gate into pods of labelled namespaces
+        // (its pod webhook's default namespaceSelector): a rolling update of the gateway then waits until the NLB
+        // sends traffic to the new pod before the old one goes.
+        [POD_READINESS_GATE_LABEL]: "enabled",
+    };
     return [NS.istio, NS.gateway, NS.certManager].map((name) => ({
         apiVersion: "v1",
         kind: "Namespace",
         metadata: { name, ...(name === NS.gateway ? { labels: podSecurity } : {}) },
     }));
+}
+
+export const POD_READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject";
+
+/**
+ * istiod serves the gateway's `credentialName` Secret over SDS only to a proxy whose service account may read
+ * Secrets in its namespace (SubjectAccessReview in pilot/pkg/credentials/kube/secrets.go); Istio's own gateway
+ * chart grants exactly this Role. Without it every TLS handshake on 443/8443/9440 fails.
+ */
+export function gatewaySecretReaderRole(): IRole {
+    return {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "Role",
+        metadata: { name: `${GATEWAY_NAME}-sds`, namespace: NS.gateway },
+        rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "watch", "list"] }],
+    };
+}
+
+export function gatewaySecretReaderBinding(): IRoleBinding {
+    return {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "RoleBinding",
+        metadata: { name: `${GATEWAY_NAME}-sds`, namespace: NS.gateway },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: `${GATEWAY_NAME}-sds` },
+        subjects: [{ kind: "ServiceAccount", name: GATEWAY_NAME, namespace: NS.gateway }],
+    };
 }
 
 export function gatewayServiceAccount(): IServiceAccount {
@@ -415,6 +450,11 @@ export function loadBalancerControllerValues<S>(a: { clusterName: S; vpcId: S; r
         enableWafv2: false,
         // Tags on every load balancer, target group and security group the controller creates (DESIGN §4).
         defaultTags: a.defaultTags,
+        // The Service mutator (failurePolicy Fail, every Service CREATE) is registered before the controller's
+        // pods can answer it, so any Service created meanwhile is refused (kubernetes-sigs/aws-load-balancer-controller#4140).
+        // It only exists to make this controller the default for LoadBalancer Services; the gateway Service names
+        // it explicitly (`loadBalancerClass: service.k8s.aws/nlb`), so the mutator buys nothing here.
+        enableServiceMutatorWebhook: false,
     };
 }
 
@@ -422,9 +462,18 @@ export function istioBaseValues() {
     return { defaultRevision: "default" };
 }
 
+/**
+ * The istiod 1.26 chart reads its settings at the top level (defaults under `_internal_defaults_do_not_set`; a
+ * `pilot:` block is ignored). It autoscales by default and then renders no `replicas` at all, so the floor is
+ * `autoscaleMin` (templates/deployment.yaml, autoscale.yaml). Never below two: the chart's PodDisruptionBudget
+ * hard-codes minAvailable 1, which with one replica blocks every node drain (istio/istio#12602) and fails
+ * managed node group upgrades with PodEvictionFailure.
+ */
+export const ISTIOD_MIN_REPLICAS = 2;
+
 export function istiodValues(a: { replicas: number }) {
     return {
-        pilot: { autoscaleMin: a.replicas, replicaCount: a.replicas },
+        autoscaleMin: Math.max(ISTIOD_MIN_REPLICAS, a.replicas),
         meshConfig: {
             accessLogFile: "/dev/stdout",
             // X-Forwarded-For is not trusted: remoteIpBlocks is the TCP peer (the client, preserved by the NLB).

@@ -17,8 +17,10 @@ export interface NginxRoute {
 
 export interface NginxSpec {
     mode: NginxMode;
-    /** The endpoint's tailnet hostname: the only TLS server name (SNI) accepted. */
+    /** The endpoint's tailnet hostname: the TLS server name (SNI) accepted, with `aliases`. */
     serverName: string;
+    /** Other names of the same endpoint (its tailnet device name, its MagicDNS FQDN); nothing else is answered. */
+    aliases?: string[];
     routes: NginxRoute[];
     /** Address the listeners bind; 0.0.0.0 in the pod (the agent is another pod), 127.0.0.1 in tests. */
     listenAddress?: string;
@@ -74,6 +76,9 @@ function checkPath(key: string, value: string | undefined): string {
 
 function validate(spec: NginxSpec): void {
     if (!HOSTNAME.test(spec.serverName)) fail("serverName", spec.serverName, "must be a lowercase DNS name");
+    (spec.aliases ?? []).forEach((a, i) => {
+        if (!HOSTNAME.test(a)) fail(`aliases[${i}]`, a, "must be a lowercase DNS name");
+    });
     if (spec.routes.length === 0) fail("routes", spec.routes, "must list at least one route");
     const seen = new Set<number>();
     spec.routes.forEach((r, i) => {
@@ -108,6 +113,8 @@ function validate(spec: NginxSpec): void {
     const idle = spec.idleTimeoutSeconds ?? 3600;
     if (!Number.isInteger(idle) || idle < 1 || idle > 86400) fail("idleTimeoutSeconds", idle, "must be an integer 1–86400");
 }
+
+const namesOf = (spec: NginxSpec) => [...new Set([spec.serverName, ...(spec.aliases ?? [])])];
 
 const indent = (lines: string[], n = 1) => lines.map((l) => (l === "" ? l : "    ".repeat(n) + l));
 
@@ -149,7 +156,7 @@ function passthrough(spec: NginxSpec, addr: string, idle: number): string[] {
         lines.push(
             "",
             `map $ssl_preread_server_name $route_${r.listenPort} {`,
-            `    ${spec.serverName} ${r.upstream};`,
+            ...namesOf(spec).map((n) => `    ${n} ${r.upstream};`),
             "    default reject;",
             "}",
             "",
@@ -227,7 +234,7 @@ function terminate(spec: NginxSpec, addr: string, idle: number): string[] {
             "",
             "server {",
             `    listen ${addr}:${r.listenPort} ssl;`,
-            `    server_name ${spec.serverName};`,
+            `    server_name ${namesOf(spec).join(" ")};`,
             `    ssl_certificate ${tls.certificate};`,
             `    ssl_certificate_key ${tls.key};`,
             ...(spec.clientCertificateCa ? [`    ssl_client_certificate ${spec.clientCertificateCa};`, "    ssl_verify_client on;"] : []),

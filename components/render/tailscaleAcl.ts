@@ -18,6 +18,11 @@ export interface AclFragmentInput {
     /** The data-plane devices' tags (the auth keys' tags). */
     tags: string[];
     endpoints: AclEndpoint[];
+    /**
+     * The provider's management services (byoc:tailscale.managementTag): reach the Kubernetes API endpoint (443)
+     * once a private stack's public endpoint is closed (phase "tailnet"); nothing else.
+     */
+    managementTag?: string;
     /** A source that must never get in, used by the deny tests (defaults to a user outside the group). */
     outsider?: string;
 }
@@ -39,6 +44,9 @@ export interface AclFragment {
     tests: AclTest[];
 }
 
+/** The Kubernetes API endpoint's tailnet port: all management services may reach. */
+export const MANAGEMENT_PORT = 443;
+
 /** Ports probed by the deny tests besides the endpoints' own: SSH, plain HTTP, kubelet, ClickHouse plain ports. */
 export const PROBE_PORTS = [22, 80, 8080, 8123, 9000, 10250];
 
@@ -52,9 +60,19 @@ export function renderAclFragment(input: AclFragmentInput): AclFragment {
     const outsider = input.outsider ?? "not-oncall@example.invalid";
     const closed = PROBE_PORTS.filter((p) => !ports.includes(p));
     const at = (tag: string, list: number[]) => list.map((p) => `${tag}:${p}`);
+    if (input.managementTag !== undefined && !/^tag:[a-z0-9][a-z0-9-]*$/.test(input.managementTag)) {
+        throw new Error(`tailnet ACL: managementTag ${JSON.stringify(input.managementTag)} must look like "tag:byoc-management"`);
+    }
+    const management = input.managementTag
+        ? {
+              grant: { src: [input.managementTag], dst: [...input.tags], ip: [`tcp:${MANAGEMENT_PORT}`] },
+              test: { src: input.managementTag, accept: input.tags.flatMap((t) => at(t, [MANAGEMENT_PORT])), deny: input.tags.flatMap((t) => at(t, [...ports, ...closed].filter((p) => p !== MANAGEMENT_PORT))) },
+          }
+        : undefined;
     return {
-        grants: [{ src: [input.oncallGroup], dst: [...input.tags], ip: ports.map((p) => `tcp:${p}`) }],
+        grants: [{ src: [input.oncallGroup], dst: [...input.tags], ip: ports.map((p) => `tcp:${p}`) }, ...(management ? [management.grant] : [])],
         tests: [
+            ...(management ? [management.test] : []),
             { src: input.oncallGroup, accept: input.tags.flatMap((t) => at(t, ports)), deny: input.tags.flatMap((t) => at(t, closed)) },
             { src: outsider, deny: input.tags.flatMap((t) => at(t, [...ports, ...closed])) },
             // Data-plane devices never reach each other (one customer's agent cannot reach another's endpoints).

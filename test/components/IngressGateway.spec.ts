@@ -103,7 +103,7 @@ describe("IngressGateway", () => {
             it(`${stack}, ${mode}: every Kubernetes object validates against its schema and carries the conventions' labels`, async () => {
                 const s = await run(stack, mode);
                 const objects = k8sObjects(s);
-                assert.equal(objects.length, 13);
+                assert.equal(objects.length, 15);
                 for (const o of objects) {
                     validateK8sObject(o.inputs as any);
                     const labels = o.inputs.metadata.labels;
@@ -198,6 +198,32 @@ describe("IngressGateway", () => {
         dependsOn(s, release(s, "cert-manager"), one(s, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "byoc-acme-cert-manager"));
         // Every Kubernetes object goes to the cluster's provider.
         for (const r of ingressChildren(s).filter((c) => c.type.startsWith("kubernetes:"))) assert.match(r.provider ?? "", /pulumi:providers:kubernetes::byoc-acme-k8s::/, r.name);
+    });
+
+    it("lets the gateway's service account read Secrets in its namespace (istiod's SDS authorizes credentialName by a SubjectAccessReview for list secrets)", async () => {
+        const s = await run("prod", "public");
+        const role = one(s, "kubernetes:rbac.authorization.k8s.io/v1:Role").inputs;
+        const binding = one(s, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs;
+        const gatewaySa = one(s, "kubernetes:core/v1:ServiceAccount").inputs.metadata;
+        const certificate = one(s, "kubernetes:cert-manager.io/v1:Certificate").inputs;
+        assert.equal(role.metadata.namespace, certificate.metadata.namespace, "the Role covers the namespace the TLS Secret is issued into");
+        assert.deepEqual(role.rules, [{ apiGroups: [""], resources: ["secrets"], verbs: ["get", "watch", "list"] }]);
+        assert.deepEqual(binding.subjects, [{ kind: "ServiceAccount", name: gatewaySa.name, namespace: gatewaySa.namespace }]);
+        assert.equal(binding.roleRef.name, role.metadata.name);
+        const deployment = one(s, "kubernetes:apps/v1:Deployment");
+        assert.equal(deployment.inputs.spec.template.spec.serviceAccountName, gatewaySa.name);
+        dependsOn(s, deployment, one(s, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"));
+    });
+
+    it("the Load Balancer Controller never holds up other Services: its Service mutator is off and the gateway pods come after it (readiness gate)", async () => {
+        const s = await run("prod", "public");
+        const lbc = release(s, "aws-load-balancer-controller");
+        assert.equal(lbc.inputs.values.enableServiceMutatorWebhook, false);
+        assert.equal(one(s, SERVICE).inputs.spec.loadBalancerClass, "service.k8s.aws/nlb", "the class the controller reconciles without the mutator");
+        const gatewayNs = ofType(s, "kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "istio-ingress")!;
+        assert.equal(gatewayNs.inputs.metadata.labels["elbv2.k8s.aws/pod-readiness-gate-inject"], "enabled");
+        dependsOn(s, one(s, "kubernetes:apps/v1:Deployment"), lbc);
+        for (const r of ofType(s, RELEASE)) assert.ok(r.inputs.timeout >= 600, `${r.name} has an explicit Helm timeout`);
     });
 
     it("points *.<domain> at the NLB and exports the hostname, scheme, allow list and name servers", async () => {

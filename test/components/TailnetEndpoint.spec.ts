@@ -170,7 +170,8 @@ describe("TailnetEndpoint", () => {
 
     it("nginx: rendered config (terminate for k8s/metrics, SNI passthrough for ClickHouse), no token, locked down", () => {
         const k8sConf: string = prod.one(T.configMap, "byoc-acme-k8s-nginx").inputs.data["nginx.conf"];
-        assert.match(k8sConf, /server_name k8s\.acme\.us-east-1\.aws\.byoc\.example-prd\.com;/);
+        // The published name, the device name and its MagicDNS FQDN (as the tailnet reports it once the agent is in).
+        assert.match(k8sConf, /server_name k8s\.acme\.us-east-1\.aws\.byoc\.example-prd\.com k8s-acme-us-east-1 k8s-acme-us-east-1\.tailnet-mock\.ts\.net;/);
         assert.match(k8sConf, /proxy_ssl_verify on;/);
         const chConf: string = prod.one(T.configMap, "byoc-acme-ch-nginx").inputs.data["nginx.conf"];
         assert.match(chConf, /ssl_preread on;/);
@@ -184,6 +185,37 @@ describe("TailnetEndpoint", () => {
             assert.deepEqual(pod.containers[0].securityContext.capabilities, { drop: ["ALL"] });
             assert.ok(pod.containers[0].resources.limits.memory);
         }
+    });
+
+    it("the system-tables certificate lives where ClickHouse runs (nginx passes TLS through; ClickHouse presents it)", () => {
+        const chSecret = prod.one(T.secret, "byoc-acme-ch-server-tls");
+        assert.equal(chSecret.inputs.metadata.namespace, "clickhouse");
+        const clickhouseNs = prod.ofType("kubernetes:core/v1:Namespace").find((n) => n.inputs.metadata.name === "clickhouse")!;
+        assert.ok(chSecret.dependencies.includes(clickhouseNs.urn) || Object.values(chSecret.propertyDependencies).flat().includes(clickhouseNs.urn), "waits for the clickhouse namespace");
+        for (const short of ["k8s", "metrics"]) assert.equal(prod.one(T.secret, `byoc-acme-${short}-server-tls`).inputs.metadata.namespace, `tailnet-${short}`);
+    });
+
+    it("names resolve on the tailnet: the certificate and nginx answer the published name, the device name and its MagicDNS FQDN; the records to publish are exported", () => {
+        const csr = prod.one("tls:index/certRequest:CertRequest", "byoc-acme-k8s-server").inputs;
+        assert.deepEqual(csr.dnsNames, ["k8s.acme.us-east-1.aws.byoc.example-prd.com", "k8s-acme-us-east-1", "k8s-acme-us-east-1.tailnet-mock.ts.net"]);
+        const devices = prod.outputs.tailnetDevices;
+        assert.deepEqual(Object.keys(devices).sort(), ["clickhouse-system", "kubernetes-api", "metrics"]);
+        assert.equal(devices["kubernetes-api"].magicDnsName, "k8s-acme-us-east-1.tailnet-mock.ts.net");
+        assert.match(devices["kubernetes-api"].addresses[0], /^100\./);
+        const records = prod.outputs.tailnetDnsRecords as { name: string; type: string; value: string }[];
+        assert.deepEqual(records.map((r) => r.name).sort(), Object.values(prod.outputs.tailnetHostnames as Record<string, string>).sort());
+        assert.ok(records.every((r) => r.type === "A" && /^100\./.test(r.value)));
+        // nginx and its certificate come after the agent has joined (the device lookup waits for it).
+        const agent = prod.one(T.deployment, "byoc-acme-k8s-agent");
+        const nginx = prod.one(T.deployment, "byoc-acme-k8s-nginx");
+        const secret = prod.one(T.secret, "byoc-acme-k8s-server-tls");
+        assert.ok(nginx.dependencies.includes(secret.urn));
+        assert.match(nginx.inputs.spec.template.metadata.annotations["byoc.dev/config-sha256"], /^[0-9a-f]{64}$/, "a new config or certificate rolls nginx");
+        assert.ok(agent.dependencies.length > 0);
+    });
+
+    it("single-use auth keys are recreated once spent or expired (recreateIfInvalid: always)", () => {
+        for (const k of prod.ofType(T.key)) assert.equal(k.inputs.recreateIfInvalid, "always", k.name);
     });
 
     it("declares DESIGN §2's two tailnet flows", () => {

@@ -1,6 +1,7 @@
 import { strict as assert } from "assert";
 import { Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
 import { Deployment } from "kubernetes-models/apps/v1";
+import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { Gateway, VirtualService } from "@kubernetes-models/istio/networking.istio.io/v1beta1";
@@ -21,6 +22,8 @@ const SCHEMAS: Record<string, Model> = {
     "v1/ServiceAccount": ServiceAccount,
     "v1/Service": Service,
     "apps/v1/Deployment": Deployment,
+    "rbac.authorization.k8s.io/v1/Role": Role,
+    "rbac.authorization.k8s.io/v1/RoleBinding": RoleBinding,
     "policy/v1/PodDisruptionBudget": PodDisruptionBudget,
     "autoscaling/v2/HorizontalPodAutoscaler": HorizontalPodAutoscaler,
     "networking.istio.io/v1/Gateway": Gateway,
