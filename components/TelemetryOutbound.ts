@@ -178,11 +178,15 @@ export class TelemetryOutbound extends ByocComponent {
             new aws.eks.PodIdentityAssociation(`${name}-${suffix}`, { clusterName: args.clusterName, namespace, serviceAccount, roleArn, tags: roleTags(r) }, parent);
         // The sidecar runs in the ClickHouse pods, so their service account carries the billing role.
         associate("billing-sidecar", "billing-scraper", chNs, SERVICE_ACCOUNTS.billing, billingRole.arn);
-        if (standalone) associate("billing-scraper", "billing-scraper", ns, SERVICE_ACCOUNTS.billing, billingRole.arn);
-        associate("state-exporter", "state-exporter", ns, SERVICE_ACCOUNTS.state, stateRole.arn);
-        associate("thanos", "thanos", ns, SERVICE_ACCOUNTS.prometheus, thanosRole.arn);
+        // EKS injects Pod Identity credentials when a pod is created: each workload below waits for its association.
+        const associations = {
+            billing: standalone ? associate("billing-scraper", "billing-scraper", ns, SERVICE_ACCOUNTS.billing, billingRole.arn) : undefined,
+            state: associate("state-exporter", "state-exporter", ns, SERVICE_ACCOUNTS.state, stateRole.arn),
+            thanos: associate("thanos", "thanos", ns, SERVICE_ACCOUNTS.prometheus, thanosRole.arn),
+        };
 
-        // --- The S3 gateway endpoint admits the provider's billing prefix and the customer's own bucket only. ---
+        // --- The S3 gateway endpoint admits the provider's billing prefix, the customer's own bucket, and read-only
+        // image-layer GETs from the registries' buckets in this region (render/telemetryIam.ts imageLayerBuckets). ---
         new aws.ec2.VpcEndpointPolicy(`${name}-s3-endpoint`, {
             vpcEndpointId: args.s3EndpointId,
             policy: pulumi.all([bucket.arn, account, partition]).apply(([b, a, p]) =>
@@ -221,7 +225,7 @@ export class TelemetryOutbound extends ByocComponent {
                 // These workloads never call the Kubernetes API; AWS credentials come from the Pod Identity token.
                 automountServiceAccountToken: false,
             }, inNs);
-        const deployment = (r: Role, saName: string, container: Container, volumes: { name: string; emptyDir: { sizeLimit: string } }[]) => {
+        const deployment = (r: Role, saName: string, container: Container, volumes: { name: string; emptyDir: { sizeLimit: string } }[], association: pulumi.Resource) => {
             const sa = serviceAccount(r, saName);
             const select = selectorLabels(r, saName);
             return new k8s.apps.v1.Deployment(`${name}-${saName}`, {
@@ -240,12 +244,12 @@ export class TelemetryOutbound extends ByocComponent {
                         },
                     },
                 },
-            }, { parent: this, dependsOn: [namespace, sa] });
+            }, { parent: this, dependsOn: [namespace, sa, association] });
         };
 
         const scratch = [{ name: "billing-scratch", emptyDir: { sizeLimit: "64Mi" } }];
         if (standalone) {
-            deployment("billing-scraper", SERVICE_ACCOUNTS.billing, billingContainer(`http://clickhouse.${chNs}.svc.cluster.local:9363/metrics`), scratch);
+            deployment("billing-scraper", SERVICE_ACCOUNTS.billing, billingContainer(`http://clickhouse.${chNs}.svc.cluster.local:9363/metrics`), scratch, associations.billing!);
         }
         deployment("state-exporter", SERVICE_ACCOUNTS.state, stateExporterContainer({
             image: images.stateExporter,
@@ -253,7 +257,7 @@ export class TelemetryOutbound extends ByocComponent {
             queueRegion: queue.region,
             clickhouseUrl: `http://clickhouse.${chNs}.svc.cluster.local:8123`,
             customer: args.customerId,
-        }), [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }]);
+        }), [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }], associations.state);
 
         // Thanos objstore config: bucket and endpoint only; credentials come from Pod Identity.
         const objstore = new k8s.core.v1.Secret(`${name}-thanos-objstore`, {
@@ -289,7 +293,7 @@ export class TelemetryOutbound extends ByocComponent {
             cleanupOnFail: true,
             timeout: 900,
             maxHistory: 5,
-        }, { parent: this, dependsOn: [namespace, storageClass, objstore] });
+        }, { parent: this, dependsOn: [namespace, storageClass, objstore, associations.thanos] });
 
         this.namespace = ns;
         this.storageClassName = STORAGE_CLASS;

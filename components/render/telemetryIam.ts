@@ -70,7 +70,15 @@ export function stateExporterPolicy(queueArn: string): PolicyDocument {
     return doc({ Sid: "SendServiceState", Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [queueArn] });
 }
 
-export const THANOS_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"];
+/**
+ * What Thanos does to objects. Blocks' chunk files exceed the 64 MiB `part_size` of thanos-io/objstore's S3
+ * provider, so they go up as multipart uploads (thanos-io/objstore@d1dd89d41f97:providers/s3/s3.go, the version
+ * Thanos v0.37.2 pins); Create/UploadPart/Complete are authorized as s3:PutObject, but when an upload fails minio-go
+ * calls AbortMultipartUpload (minio/minio-go@v7.0.80:api-put-object-streaming.go), which needs its own action
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions). Without it the parts
+ * of a failed upload linger until the bucket's abort-incomplete-uploads lifecycle rule reaps them.
+ */
+export const THANOS_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"];
 
 /** Thanos: list the customer bucket, read/write/delete its objects, and use its KMS key through S3 only. */
 export function thanosPolicy(bucketArn: string, keyArn: string, region: string): PolicyDocument {
@@ -100,10 +108,74 @@ export interface EndpointPolicyOptions {
 }
 
 /**
+ * The bucket registry.k8s.io redirects blob GETs to when the client's address is in an AWS region, for the regions
+ * whose bucket is in the region itself (kubernetes/registry.k8s.io@093d55a66ded:cmd/archeio/internal/app/buckets.go,
+ * awsRegionToHostURL; the flow is cmd/archeio/docs/request-handling.md). Left out, because their S3 traffic never
+ * crosses this region's gateway endpoint: ap-east-2 (served from ap-east-1), me-south-1 (from me-central-1), the
+ * China regions, and every region archeio does not list (its default is a CloudFront distribution). archeio adds
+ * regions over time; a region added there but not here fails pulls of registry.k8s.io images with 403 until this
+ * table is refreshed from that file.
+ */
+export const REGISTRY_K8S_IO_BUCKETS: Readonly<Record<string, string>> = Object.fromEntries([
+    ...["af-south-1", "ap-east-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+        "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ap-south-1", "ap-south-2", "ca-central-1", "ca-west-1",
+        "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2", "eu-west-1", "eu-west-3", "il-central-1", "me-central-1",
+        "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2"].map((r) => [r, `prod-registry-k8s-io-${r}`]),
+    ["eu-west-2", "767373bbdcb8270361b96548387bf2a9ad0d48758c35-eu-west-2"],
+]);
+
+export interface ImageLayerBucket {
+    /** Statement id in the endpoint policy. */
+    sid: string;
+    registry: string;
+    bucket: string;
+}
+
+/**
+ * Buckets from which the registries this stack pulls from serve image layers to nodes in `region` over S3 in that
+ * region, i.e. through this VPC's S3 gateway endpoint (a gateway endpoint only carries traffic to S3 in its own
+ * region: https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-s3.html, "Considerations").
+ *  - Regional ECR (EKS add-ons from 602401143452.dkr.ecr.<region> and the other accounts of
+ *    https://docs.aws.amazon.com/eks/latest/userguide/add-ons-images.html): `prod-<region>-starport-layer-bucket`
+ *    (https://docs.aws.amazon.com/AmazonECR/latest/userguide/vpc-endpoints.html#ecr-setting-up-s3-gateway).
+ *  - registry.k8s.io (kube-state-metrics, kube-webhook-certgen): REGISTRY_K8S_IO_BUCKETS, anonymous GETs; the
+ *    redirect and the 403 behind an endpoint policy: prometheus-community/helm-charts#2421.
+ *  - quay.io (Prometheus, Alertmanager, Thanos, the operator and its config reloader, node-exporter, cert-manager):
+ *    the CloudFrontedS3Storage of quay/quay@ffba0c70e2d8:storage/cloud.py returns a presigned S3 URL instead of its
+ *    CDN when the client's address is AWS in the bucket's own region (is_in_network_request); quay.io's bucket
+ *    `quayio-production-s3` is in us-east-1 (presigned URLs carry `us-east-1/s3/aws4_request`; OpenShift's firewall
+ *    docs list quayio-production-s3.s3.amazonaws.com "to access Quay image content in AWS").
+ *  - docker.io (istio pilot/proxyv2, tailscale, nginx-unprivileged): Docker's allowlist names Cloudflare and R2
+ *    for blobs (docker/docs@00ba4d322d75:content/manuals/desktop/setup/allow-list.md), but Docker Hub sends
+ *    clients inside AWS straight to its `docker-images-prod` bucket (us-east-1) instead (JFrog KB 000004313,
+ *    https://jfrog.com/help/r/what-should-we-whitelist-for-artifactory-when-our-docker-registry-is-behind-firewalls-and-proxy-servers;
+ *    docker/hub-feedback#1318; aws-samples/aws-blockchain-node-runners#3 adds it to an S3 endpoint policy so that
+ *    `docker pull` works), so that bucket is admitted in us-east-1, read-only.
+ * Registries whose blobs go elsewhere, so never through the endpoint and not in this policy: public.ecr.aws (the
+ * load balancer controller, the billing scraper and State Exporter) serves layers from CloudFront
+ * (d2glxqk2uabbnd.cloudfront.net: aws/eks-anywhere@0cee9fefced7:docs/content/en/docs/getting-started/baremetal/bare-prereq.md),
+ * Docker Hub elsewhere than us-east-1 from Cloudflare/R2, quay.io elsewhere from its CloudFront CDN (cdn*.quay.io),
+ * registry.k8s.io from GCP Artifact Registry when S3 lacks the blob; ghcr.io and gcr.io are not used. Those go
+ * through the NAT gateway, where the endpoint policy has no say.
+ */
+export function imageLayerBuckets(region: string): ImageLayerBucket[] {
+    const buckets: ImageLayerBucket[] = [{ sid: "EcrImageLayers", registry: "Amazon ECR", bucket: `prod-${region}-starport-layer-bucket` }];
+    const k8s = REGISTRY_K8S_IO_BUCKETS[region];
+    if (k8s) buckets.push({ sid: "RegistryK8sIoImageLayers", registry: "registry.k8s.io", bucket: k8s });
+    if (region === "us-east-1") {
+        buckets.push(
+            { sid: "QuayImageLayers", registry: "quay.io", bucket: "quayio-production-s3" },
+            { sid: "DockerHubImageLayers", registry: "docker.io", bucket: "docker-images-prod" },
+        );
+    }
+    return buckets;
+}
+
+/**
  * Policy of the S3 gateway endpoint: requests through it may only write billing objects under the customer's
- * prefix of the provider's bucket, use the customer's own buckets, and fetch ECR image layers (ECR serves them
- * from S3, so without that statement no node could pull an image). Anything else through the endpoint is denied,
- * which closes the endpoint as an exfiltration path to arbitrary buckets.
+ * prefix of the provider's bucket, use the customer's own buckets, and read image layers from the registries'
+ * buckets of imageLayerBuckets (without those no node could pull the images they serve). Anything else through
+ * the endpoint is denied, which closes the endpoint as an exfiltration path to arbitrary buckets.
  */
 export function s3EndpointPolicy(o: EndpointPolicyOptions): PolicyDocument {
     const partition = o.partition ?? "aws";
@@ -118,8 +190,15 @@ export function s3EndpointPolicy(o: EndpointPolicyOptions): PolicyDocument {
             Resource: o.customerBucketArns.flatMap((b) => [b, `${b}/*`]),
             Condition: own,
         },
-        // Layer downloads use URLs presigned by ECR itself, so no principal-account condition here.
-        { Sid: "EcrImageLayers", Effect: "Allow", Principal: "*", Action: ["s3:GetObject"], Resource: [`arn:${partition}:s3:::prod-${o.region}-starport-layer-bucket/*`] },
+        // Layer downloads are anonymous or use URLs presigned by the registry's own account, so no
+        // principal-account condition here; GetObject only, so nothing can be written there.
+        ...imageLayerBuckets(o.region).map(({ sid, bucket }) => ({
+            Sid: sid,
+            Effect: "Allow" as const,
+            Principal: "*" as const,
+            Action: ["s3:GetObject"],
+            Resource: [`arn:${partition}:s3:::${bucket}/*`],
+        })),
     );
 }
 

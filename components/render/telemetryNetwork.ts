@@ -8,6 +8,14 @@
 // CGNAT/tailnet ranges excluded). What each pod can do there is bounded by its IAM role, the S3 endpoint policy
 // and, for Alertmanager, a config that only knows the webhook URL. Pinning S3's prefix-list CIDRs instead would
 // break billing silently whenever AWS adds a range, until the next `pulumi up`.
+//
+// The monitoring stack's API clients (the operator, kube-state-metrics, the admission-webhook jobs, Prometheus'
+// service discovery) dial `kubernetes.default`, i.e. its ClusterIP. The EKS VPC CNI judges egress on the pod's
+// interface before kube-proxy rewrites that address to the API server's ENIs, so allowing the VPC CIDR (where the
+// ENIs are) does not admit it; and the controller adds a Service's ClusterIP to a policy only for Services whose
+// selector a pod peer matches, which `kubernetes.default` (no selector) never is
+// (aws/amazon-network-policy-controller-k8s@v1.1.7:pkg/resolvers/endpoints.go, getMatchingServiceClusterIPs:
+// "unable to see the pod IP after the DNAT happens"). So those pods get exactly that ClusterIP, TCP 443.
 import { contains, parseCidr } from "../../stacks/cidr";
 import { selectorLabels } from "../conventions";
 
@@ -86,6 +94,13 @@ export function publicInternet(vpcCidr: string): Peer {
     return { ipBlock: { cidr: "0.0.0.0/0", except: covered ? [...NON_PUBLIC] : [...NON_PUBLIC, vpc.text] } };
 }
 
+/** `<ip>/32`: the one address a rule admits; refuses anything but a plain IPv4 address. */
+function hostBlock(ip: string, what: string): string {
+    const c = parseCidr(`${ip}/32`);
+    if (!c || c.kind !== "ipv4") throw new Error(`${what} "${ip}" must be an IPv4 address such as 172.20.0.1`);
+    return c.text;
+}
+
 const tcp = (...ports: number[]): Port[] => ports.map((port) => ({ protocol: "TCP", port }));
 const pods = (matchLabels: Labels): Peer => ({ podSelector: { matchLabels } });
 const inNamespace = (name: string, matchLabels?: Labels): Peer => ({
@@ -102,6 +117,8 @@ const TAILNET_NGINX: Peer = { namespaceSelector: {}, podSelector: { matchLabels:
 export function renderTelemetryNetworkPolicies(o: TelemetryNetworkOptions): RenderedNetworkPolicy[] {
     const internet = publicInternet(o.vpcCidr);
     const vpc: Peer = { ipBlock: { cidr: parseCidr(o.vpcCidr)!.text } };
+    // The Kubernetes API as pods dial it (kubernetes.default's ClusterIP, before DNAT; see the header).
+    const apiServer: Rule = { to: [{ ipBlock: { cidr: hostBlock(o.apiServerClusterIp, "apiServerClusterIp") } }], ports: tcp(443) };
     const both = ["Ingress", "Egress"] as NetworkPolicySpec["policyTypes"];
     const policies: RenderedNetworkPolicy[] = [
         // Anything in the namespace that no policy below names can neither send nor receive.
@@ -155,6 +172,8 @@ export function renderTelemetryNetworkPolicies(o: TelemetryNetworkOptions): Rend
                 egress: [
                     DNS,
                     POD_IDENTITY,
+                    // Kubernetes service discovery: the scrape configs the operator generates list targets from the API.
+                    apiServer,
                     // Scraping: pods and node agents (kubelet, node-exporter) anywhere in the VPC, the API server's ENIs, Alertmanager.
                     { to: [vpc] },
                     // Thanos sidecar → the customer's metrics bucket through the S3 gateway endpoint.
@@ -174,7 +193,8 @@ export function renderTelemetryNetworkPolicies(o: TelemetryNetworkOptions): Rend
                     // The API server calls the operator's admission webhook from its ENIs in the VPC.
                     { from: [vpc], ports: tcp(PORTS.operatorWebhook) },
                 ],
-                egress: [DNS, { to: [vpc], ports: tcp(443) }],
+                // All of them are API clients: the ClusterIP they dial, and the API server's ENIs in the VPC.
+                egress: [DNS, apiServer, { to: [vpc], ports: tcp(443) }],
             },
         },
     );

@@ -116,9 +116,22 @@ export function kubePrometheusStackValues(o: StackValuesOptions) {
         grafana: { enabled: false },
         defaultRules: {
             create: true,
+            // Off with their monitors below; the chart renders each group only if both are on
+            // (prometheus-community/helm-charts@kube-prometheus-stack-67.8.0:charts/kube-prometheus-stack/templates/prometheus/rules-1.14/).
+            rules: { kubeControllerManager: false, kubeSchedulerAlerting: false, kubeSchedulerRecording: false, etcd: false, kubeProxy: false },
             // This program ships its own Watchdog (see prometheusRules.ts); the chart's would fire twice.
             disabled: { Watchdog: true },
         },
+        // EKS runs the controller manager, scheduler and etcd out of the cluster's network, so these monitors
+        // find no target and KubeControllerManagerDown / KubeSchedulerDown / etcd alerts would page from day one
+        // (EKS offers their metrics only through the API server:
+        // https://docs.aws.amazon.com/eks/latest/userguide/view-raw-metrics.html). kube-proxy runs on the nodes but
+        // EKS configures metricsBindAddress 127.0.0.1:10249, unreachable from Prometheus, so KubeProxyDown would
+        // fire too (terraform-aws-modules/terraform-aws-eks#742, eksctl-io/eksctl#4081).
+        kubeControllerManager: { enabled: false },
+        kubeScheduler: { enabled: false },
+        kubeEtcd: { enabled: false },
+        kubeProxy: { enabled: false },
         additionalPrometheusRulesMap: { "byoc-telemetry": o.rules },
         alertmanager: {
             enabled: true,

@@ -1,4 +1,5 @@
 import { strict as assert } from "assert";
+import { anonymousPrincipal, runSimulation } from "@cloud-copilot/iam-simulate";
 import { runComponent, runStack, Stack } from "../harness";
 import { RecordedResource } from "../../preview/runtime";
 import { TelemetryOutbound, TelemetryOutboundArgs } from "../../components/TelemetryOutbound";
@@ -90,13 +91,13 @@ describe("TelemetryOutbound", () => {
             ]);
         });
 
-        it("Thanos may list, read, write and delete in the customer bucket and use its key through S3 only", () => {
+        it("Thanos may list, read, write, delete and abort multipart uploads in the customer bucket and use its key through S3 only", () => {
             const bucket = one(prod, T.bucket, "byoc-acme-thanos").outputs.arn;
             const key = one(prod, T.key, "byoc-acme-thanos").outputs.arn;
             const policy = doc(one(prod, T.rolePolicy, "byoc-acme-thanos"));
             assert.deepEqual(allows(policy), [
                 { actions: ["s3:ListBucket"], resources: [bucket] },
-                { actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [`${bucket}/*`] },
+                { actions: ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], resources: [`${bucket}/*`] },
                 { actions: ["kms:Decrypt", "kms:GenerateDataKey"], resources: [key] },
             ]);
             assert.deepEqual(policy.Statement[2].Condition, { StringEquals: { "kms:ViaService": "s3.us-east-1.amazonaws.com" } });
@@ -163,18 +164,39 @@ describe("TelemetryOutbound", () => {
         });
     });
 
-    it("the S3 gateway endpoint policy admits the billing prefix, the customer's bucket and ECR layers, nothing else", () => {
+    it("the S3 gateway endpoint policy admits the billing prefix, the customer's bucket and image layers (read-only), nothing else", () => {
         const ep = one(prod, T.endpointPolicy, "byoc-acme-s3-endpoint");
         assert.equal(ep.inputs.vpcEndpointId, "vpce-0123456789abcdef0");
         const bucket = one(prod, T.bucket, "byoc-acme-thanos").outputs.arn;
         const policy = doc(ep);
+        const layers = (b: string) => ({ actions: ["s3:GetObject"], resources: [`arn:aws:s3:::${b}/*`] });
         assert.deepEqual(allows(policy), [
             { actions: ["s3:PutObject"], resources: ["arn:aws:s3:::example-provider-billing/acme/*"] },
-            { actions: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject"], resources: [bucket, `${bucket}/*`] },
-            { actions: ["s3:GetObject"], resources: ["arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"] },
+            { actions: ["s3:ListBucket", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"], resources: [bucket, `${bucket}/*`] },
+            layers("prod-us-east-1-starport-layer-bucket"),
+            layers("prod-registry-k8s-io-us-east-1"),
+            layers("quayio-production-s3"),
+            layers("docker-images-prod"),
         ]);
-        assert.equal(policy.Statement.length, 3);
         for (const s of policy.Statement.slice(0, 2)) assert.deepEqual(s.Condition, { StringEquals: { "aws:PrincipalAccount": MOCK_ACCOUNT } });
+    });
+
+    it("through the registered endpoint policy, a registry.k8s.io layer GET is allowed and a PUT into that bucket is not", async () => {
+        const policy = doc(one(prod, T.endpointPolicy, "byoc-acme-s3-endpoint"));
+        const decide = async (action: string, resource: string) => {
+            const r = await runSimulation({
+                request: { principal: anonymousPrincipal, action, resource: { resource, accountId: "999999999999" }, contextVariables: {} },
+                identityPolicies: [], serviceControlPolicies: [], resourceControlPolicies: [],
+                // A public bucket, so that only the endpoint policy decides.
+                resourcePolicy: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: "*", Action: "s3:*", Resource: "*" }] },
+                vpcEndpointPolicies: [{ name: "s3-endpoint", policy }],
+            }, {});
+            assert.equal(r.resultType, "single");
+            return r.resultType === "single" ? r.result.analysis.result : undefined;
+        };
+        assert.equal(await decide("s3:GetObject", "arn:aws:s3:::prod-registry-k8s-io-us-east-1/containers/images/sha256:0123abcd"), "Allowed");
+        assert.notEqual(await decide("s3:PutObject", "arn:aws:s3:::prod-registry-k8s-io-us-east-1/containers/images/x"), "Allowed");
+        assert.notEqual(await decide("s3:GetObject", "arn:aws:s3:::some-other-bucket/x"), "Allowed");
     });
 
     describe("Kubernetes", () => {
