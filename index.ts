@@ -2,6 +2,7 @@
 // outputs; the offline preview and the tests call it the same way under the mock runtime.
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes";
+import * as tailscale from "@pulumi/tailscale";
 import { loadStackConfig } from "./stacks/loader";
 import { kubernetesServiceCidrFor } from "./stacks/cidr";
 import { StackConfig } from "./stacks/schema";
@@ -86,6 +87,13 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         now,
         clickhouseNamespace: clickhouseNs.metadata.name,
     }, k8s);
+    // An explicit provider, so byoc:tailscale.tailnet is the tailnet the keys are minted in (a default provider
+    // would read only tailscale:* config and fall back to "-", the OAuth client's own tailnet).
+    const tailnetProvider = new tailscale.Provider(`${name}-tailscale`, {
+        tailnet: config.tailscaleProvider.tailnet,
+        oauthClientId: secretOrUndefined(config.tailscaleProvider.oauthClientId),
+        oauthClientSecret: secretOrUndefined(config.tailscaleProvider.oauthClientSecret),
+    });
     const tailnetEndpoints = config.tailscale.endpoints.map((endpoint) => new TailnetEndpoint(`${name}-${ENDPOINTS[endpoint].short}`, {
         endpoint,
         customer: config.customer.id,
@@ -98,7 +106,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         // ClickHouse itself presents the system-tables endpoint's certificate (nginx passes TLS through).
         serverSecretNamespace: endpoint === "clickhouse-system" ? clickhouseNs.metadata.name : undefined,
         maxCertificateHours: config.access.maxCertificateHours,
-    }, k8s));
+    }, { providers: [cluster.provider, tailnetProvider] }));
     flows.push(...TailnetEndpoint.combinedFlows(tailnetEndpoints, config.tailscale.oncallGroup, config.access.maxCertificateHours));
     const tailnetAclFragment = renderAclFragment({
         oncallGroup: config.tailscale.oncallGroup,
@@ -160,6 +168,8 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         networkFlows: resolveFlows(flows),
     };
 }
+
+const secretOrUndefined = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
 
 function resolveFlows(flows: NetworkFlow[]): pulumi.Output<ResolvedFlow[]> {
     return pulumi.all(flows.map((f) => pulumi.output(f.restrictedBy).apply((restrictedBy): ResolvedFlow => ({ ...f, restrictedBy }))));

@@ -16,8 +16,10 @@ import { ByocComponent, k8sLabels, restrictedSecurityContext, selectorLabels } f
 import { NetworkFlow } from "./flows";
 import { NginxMode, NginxSpec, renderNginxConfig } from "./render/nginx";
 
-export const TAILSCALE_IMAGE = "tailscale/tailscale:v1.82.5";
-export const NGINX_IMAGE = "nginxinc/nginx-unprivileged:1.27.5-alpine";
+// The projects' own mirrors off Docker Hub, whose anonymous pulls are limited per IPv4 address (dev nodes share one
+// NAT gateway): tailscale publishes to ghcr.io, nginxinc to the ECR Public Gallery (docker-nginx-unprivileged README).
+export const TAILSCALE_IMAGE = "ghcr.io/tailscale/tailscale:v1.82.5";
+export const NGINX_IMAGE = "public.ecr.aws/nginx/nginx-unprivileged:1.27.5-alpine";
 
 /** Outbound ports the agent needs: coordination/DERP over HTTPS, direct WireGuard, STUN. */
 export const AGENT_EGRESS = [

@@ -180,6 +180,12 @@ export interface StackConfig {
     controlPlane: { managementCidrs: string[]; privateEndpointOnly: boolean; access: ApiAccess };
     ingress: { mode: "public" | "private"; ipAllowList: string[]; domain: string; acmeEmail: string; acmeServer: "staging" | "production" };
     tailscale: Sections["tailscale"];
+    /**
+     * The Tailscale provider's settings: byoc:tailscale.tailnet, and the provider's OAuth client from its own secret
+     * config (tailscale:oauthClientId / tailscale:oauthClientSecret; absent offline, then the provider reads
+     * TAILSCALE_OAUTH_CLIENT_ID / _SECRET from the environment).
+     */
+    tailscaleProvider: { tailnet: string; oauthClientId?: string; oauthClientSecret?: string };
     telemetry: Sections["telemetry"];
     access: { maxCertificateHours: number; approvers: string[]; grants: Grant[] };
     baseline: Baseline;
@@ -341,6 +347,10 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
         if (controlPlane.phase !== undefined) add("byoc:controlPlane.phase", controlPlane.phase, "only applies with byoc:controlPlane.privateEndpointOnly: true (a public endpoint has one phase)");
         if (controlPlane.breakGlass !== undefined) add("byoc:controlPlane.breakGlass", controlPlane.breakGlass, "only applies with byoc:controlPlane.privateEndpointOnly: true (the public endpoint is already the way in)");
     }
+    const providerTailnet = raw["tailscale:tailnet"];
+    if (tailscale && providerTailnet !== undefined && providerTailnet !== tailscale.tailnet) {
+        add("tailscale:tailnet", providerTailnet, `differs from byoc:tailscale.tailnet ${JSON.stringify(tailscale.tailnet)}; the program configures the Tailscale provider from byoc:tailscale.tailnet, so drop tailscale:tailnet`);
+    }
     if (controlPlane?.privateEndpointOnly && controlPlane.phase === "tailnet" && tailscale) {
         if (!tailscale.endpoints.includes("kubernetes-api")) add("byoc:controlPlane.phase", "tailnet", 'needs "kubernetes-api" in byoc:tailscale.endpoints: it is the way in once the public endpoint is closed');
         if (!tailscale.managementTag) add("byoc:tailscale.managementTag", undefined, 'is required with byoc:controlPlane.phase "tailnet": the tag of the management services the ACL lets reach the Kubernetes API (such as "tag:byoc-management")');
@@ -411,6 +421,11 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
             },
             ingress: { ...s.ingress, acmeServer: s.ingress.acmeServer ?? "production" },
             tailscale: s.tailscale,
+            tailscaleProvider: {
+                tailnet: s.tailscale.tailnet,
+                oauthClientId: plainString(raw["tailscale:oauthClientId"]),
+                oauthClientSecret: plainString(raw["tailscale:oauthClientSecret"]),
+            },
             telemetry: s.telemetry,
             access: {
                 maxCertificateHours: s.access?.maxCertificateHours ?? baseline.maxCertificateHours,
@@ -421,6 +436,9 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
         },
     };
 }
+
+/** A config value the engine decrypted (a string); `{ secure: … }` ciphertext read from a stack file is not one. */
+const plainString = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
 function apiAccessOf(c: Sections["controlPlane"]): ApiAccess {
     if (!c.privateEndpointOnly) return "public";

@@ -470,10 +470,14 @@ export function istioBaseValues() {
  * managed node group upgrades with PodEvictionFailure.
  */
 export const ISTIOD_MIN_REPLICAS = 2;
+export const ISTIO_HUB = "gcr.io/istio-release";
 
 export function istiodValues(a: { replicas: number }) {
     return {
         autoscaleMin: Math.max(ISTIOD_MIN_REPLICAS, a.replicas),
+        // Istio's release mirror instead of docker.io/istio (Docker Hub's anonymous pull limit per NAT address);
+        // istio/release-builder publish.sh pushes every release there. The injected gateway proxy uses it too.
+        global: { hub: ISTIO_HUB },
         meshConfig: {
             accessLogFile: "/dev/stdout",
             // X-Forwarded-For is not trusted: remoteIpBlocks is the TCP peer (the client, preserved by the NLB).

@@ -129,7 +129,7 @@ describe("TailnetEndpoint", () => {
             assert.equal(spec.replicas, 1);
             assert.equal(spec.strategy.type, "Recreate");
             const [c] = spec.template.spec.containers;
-            assert.match(c.image, /^tailscale\/tailscale:v\d+\.\d+\.\d+$/, "pinned tag");
+            assert.match(c.image, /^ghcr\.io\/tailscale\/tailscale:v\d+\.\d+\.\d+$/, "pinned tag, from the project's ghcr.io mirror (no Docker Hub pull limit)");
             const env = Object.fromEntries(c.env.map((e: any) => [e.name, e]));
             assert.equal(env.TS_USERSPACE.value, "true");
             assert.match(env.TS_KUBE_SECRET.value, /-tailscale-state$/);
@@ -212,6 +212,12 @@ describe("TailnetEndpoint", () => {
         assert.ok(nginx.dependencies.includes(secret.urn));
         assert.match(nginx.inputs.spec.template.metadata.annotations["byoc.dev/config-sha256"], /^[0-9a-f]{64}$/, "a new config or certificate rolls nginx");
         assert.ok(agent.dependencies.length > 0);
+    });
+
+    it("keys are minted in byoc:tailscale.tailnet: an explicit provider carries it (a default provider would use the OAuth client's own tailnet)", () => {
+        const provider = prod.one("pulumi:providers:tailscale");
+        assert.equal(provider.inputs.tailnet, "example.com");
+        for (const k of prod.ofType(T.key)) assert.match(k.provider ?? "", new RegExp(`^${provider.urn.replace(/[$.]/g, "\\$&")}::`), k.name);
     });
 
     it("single-use auth keys are recreated once spent or expired (recreateIfInvalid: always)", () => {

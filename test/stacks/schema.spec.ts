@@ -126,6 +126,25 @@ describe("stacks/schema: the stack configuration contract", () => {
             assert.deepEqual([...endpointKinds], ["kubernetes-api", "clickhouse-system", "metrics"]);
         });
 
+        it("refuses a tailscale:tailnet that contradicts byoc:tailscale.tailnet (the provider is configured from the latter)", () => {
+            assert.match(formatProblems(problems("prod", { "tailscale:tailnet": "other.example" })), /tailscale:tailnet = "other\.example": differs from byoc:tailscale\.tailnet "example\.com"/);
+            assert.equal(ok("prod", { "tailscale:tailnet": "example.com" }).tailscaleProvider.tailnet, "example.com");
+        });
+
+        it("private API phases: phase and breakGlass only with privateEndpointOnly; phase tailnet needs the kubernetes-api endpoint and a management tag", () => {
+            const cp = (fields: Record<string, unknown>) => section("prod", "byoc:controlPlane", fields);
+            assert.equal(ok("prod").controlPlane.access, "bootstrap");
+            assert.equal(ok("prod", { "byoc:controlPlane": cp({ breakGlass: true }) }).controlPlane.access, "break-glass");
+            assert.equal(ok("prod", { "byoc:controlPlane": cp({ privateEndpointOnly: false }) }).controlPlane.access, "public");
+            assert.match(formatProblems(problems("prod", { "byoc:controlPlane": cp({ privateEndpointOnly: false, phase: "tailnet" }) })), /byoc:controlPlane\.phase = "tailnet": only applies with byoc:controlPlane\.privateEndpointOnly: true/);
+            const missing = formatProblems(problems("prod", { "byoc:controlPlane": cp({ phase: "tailnet" }), "byoc:tailscale": section("prod", "byoc:tailscale", { endpoints: ["metrics"] }) }));
+            assert.match(missing, /byoc:controlPlane\.phase = "tailnet": needs "kubernetes-api" in byoc:tailscale\.endpoints/);
+            assert.match(missing, /byoc:tailscale\.managementTag: is required with byoc:controlPlane\.phase "tailnet"/);
+            const steady = ok("prod", { "byoc:controlPlane": cp({ phase: "tailnet" }), "byoc:tailscale": section("prod", "byoc:tailscale", { managementTag: "tag:byoc-management" }) });
+            assert.equal(steady.controlPlane.access, "tailnet");
+            assert.match(formatProblems(problems("prod", { "byoc:controlPlane": cp({ phase: "steady" }) })), /byoc:controlPlane\.phase = "steady": must be one of "bootstrap", "tailnet"/);
+        });
+
         it("ignores other namespaces (provider config such as tailscale:oauthClientId)", () => {
             ok("prod", { "tailscale:oauthClientId": "k123", "tailscale:oauthClientSecret": { secure: "v1:abc" }, "aws:profile": "acme" });
         });
