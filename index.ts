@@ -132,6 +132,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
     flows.push(...telemetry.flows);
 
     return {
+        operatorActions: operatorActions(config, { nameServers: ingress.nameServers, peeringConnectionIds: network.peeringConnectionIds }),
         vpcId: network.vpcId,
         vpcCidr: network.vpcCidr,
         availabilityZones: network.availabilityZones,
@@ -167,6 +168,32 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         troubleshootingGrants: access.grants,
         networkFlows: resolveFlows(flows),
     };
+}
+
+/**
+ * What a person (or the portal) must do outside this program for the stack to work: steps Pulumi cannot take from
+ * the customer's account. The offline preview prints them; the portal shows them with the customer.
+ */
+function operatorActions(config: StackConfig, out: { nameServers: pulumi.Output<string[]>; peeringConnectionIds: pulumi.Output<string[]> }): pulumi.Output<string[]> {
+    return pulumi.all([out.nameServers, out.peeringConnectionIds]).apply(([nameServers, peerings]) => {
+        const actions = [
+            `Delegate ${config.ingress.domain} to ${nameServers.join(", ")} in its parent zone: the gateway certificate (DNS-01) cannot issue, and clients cannot resolve the hostname, until it is.`,
+            `Publish the tailnetDnsRecords output (A records to the agents' 100.x addresses) in ${config.tailscale.domain}, so the published tailnet names resolve; MagicDNS device names work without it.`,
+            `The tailnet policy must let the provider's OAuth client own ${config.tailscale.tags.join(", ")} (tagOwners), or minting the agents' keys fails ("requested tags … are invalid or not permitted").`,
+        ];
+        config.network.peering.forEach((p, i) => {
+            if (p.ownerId !== undefined || p.region !== undefined) {
+                actions.push(`Accept VPC peering ${peerings[i]} in account ${p.ownerId ?? "(this account)"}${p.region ? ` (${p.region})` : ""} and route ${config.network.vpcCidr} to it on the customer's side; until then ${p.cidr} is unreachable.`);
+            }
+        });
+        if (config.controlPlane.access === "bootstrap") {
+            actions.push("Phase bootstrap: once this up has succeeded, set byoc:controlPlane.phase: tailnet and run up again (the portal does both) to close the public API endpoint.");
+        }
+        if (config.controlPlane.access === "break-glass") {
+            actions.push("Break-glass is open: the public API endpoint accepts the management CIDRs. Set byoc:controlPlane.breakGlass: false and run up to close it.");
+        }
+        return actions;
+    });
 }
 
 const secretOrUndefined = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));

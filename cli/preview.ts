@@ -6,7 +6,7 @@ import { Command, CommanderError } from "commander";
 import { readStackFile, StackConfigError } from "../stacks/loader";
 import { formatProblems } from "../stacks/schema";
 import { offlinePreview } from "../preview/offline";
-import { formatCounts, formatFlows, formatPolicy, formatTree } from "../preview/printer";
+import { formatActions, formatCounts, formatFlows, formatPolicy, formatTree } from "../preview/printer";
 
 export interface Io {
     out: (text: string) => void;
@@ -49,6 +49,7 @@ export async function runPreview(stack: string, opts: { json?: string; dir?: str
     io.out(`\nResources by type:\n${formatCounts(result.run.resources)}`);
     io.out(`\nPolicy pack:\n${formatPolicy(result.policy)}`);
     io.out(`\nNetwork flows:\n${formatFlows(result.flows ?? [])}`);
+    io.out(`\nOutside Pulumi (phase ${result.config!.controlPlane.access}):\n${formatActions((result.outputs?.operatorActions ?? []) as string[])}`);
     if (opts.json) {
         fs.mkdirSync(path.dirname(path.resolve(opts.json)), { recursive: true });
         fs.writeFileSync(opts.json, `${JSON.stringify(result.snapshot, null, 2)}\n`);

@@ -143,6 +143,9 @@ export class DataPlaneCluster extends ByocComponent {
             // Managed node groups get their EC2_LINUX access entry from EKS itself, so no instanceRoles here.
             authenticationMode: eks.AuthenticationMode.Api,
             skipDefaultNodeGroup: true,
+            // pulumi-eks would otherwise create its own cluster and node security groups even without a node group
+            // of its own (cluster.ts); the managed nodes use the EKS-created cluster security group instead.
+            skipDefaultSecurityGroups: true,
             createOidcProvider: false,
             // Without this the VPC CNI ignores NetworkPolicies, and the deny-all policies of the tailnet agents and
             // telemetry workloads would be decoration.

@@ -46,3 +46,8 @@ export function formatFlows(flows: ResolvedFlow[]): string {
     const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
     return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
 }
+
+/** The operatorActions stack output: steps outside Pulumi, numbered. */
+export function formatActions(actions: string[]): string {
+    return actions.length === 0 ? "  (none)" : actions.map((a, i) => `  ${i + 1}. ${a}`).join("\n");
+}

@@ -33,4 +33,15 @@ describe("index.ts composition", () => {
         assert.deepEqual(Object.keys(prod.outputs.tailnetHostnames).sort(), ["clickhouse-system", "kubernetes-api", "metrics"]);
         assert.equal(prod.outputs.tailnetHostnames["kubernetes-api"], "k8s.acme.us-east-1.aws.byoc.example-prd.com");
     });
+
+    it("lists what must happen outside Pulumi: zone delegation (the certificate waits for it), tailnet records, tagOwners, cross-account peering acceptance, the next phase", () => {
+        const actions = prod.outputs.operatorActions as string[];
+        const nameServers = prod.one("aws:route53/zone:Zone").outputs.nameServers as string[];
+        assert.match(actions[0], new RegExp(`^Delegate acme\\.byoc\\.example\\.com to ${nameServers[0].replace(/\./g, "\\.")}.*certificate`));
+        assert.ok(actions.some((a) => /tailnetDnsRecords/.test(a)));
+        assert.ok(actions.some((a) => /tagOwners/.test(a)));
+        const pcx = prod.one("aws:ec2/vpcPeeringConnection:VpcPeeringConnection").id!;
+        assert.ok(actions.some((a) => a.startsWith(`Accept VPC peering ${pcx} in account 444455556666`)), "cross-account peering is accepted out of band");
+        assert.ok(actions.some((a) => /^Phase bootstrap: .*byoc:controlPlane\.phase: tailnet/.test(a)));
+    });
 });

@@ -121,6 +121,7 @@ describe("DataPlaneCluster (EKS)", () => {
             assert.equal(eks.nodeAssociatePublicIpAddress, undefined, "only affects pulumi-eks' own node groups, of which there are none");
             assert.equal(eks.instanceRoles, undefined, "EKS creates the managed node group's access entry itself");
             assert.equal(eks.kubernetesServiceIpAddressRange, "172.20.0.0/16");
+            assert.equal(eks.skipDefaultSecurityGroups, true, "no unused pulumi-eks security groups; nodes use the EKS cluster security group");
             assert.equal(eks.version, "1.33");
             assert.equal(eks.vpcCniOptions.enableNetworkPolicy, true, "NetworkPolicies are enforced");
             const ebs = stack.ofType("aws:eks/addon:Addon").find((a) => a.inputs.addonName === "aws-ebs-csi-driver");
