@@ -3,6 +3,10 @@
  * `byoc policy check` and the offline preview. Add a rule here and it runs everywhere.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import {
+    deployReadinessPolicies, helmValuesValid, launchTemplateDeviceIndex, tailscaleKeyRecreate, waitForCrds, waitForEksCluster,
+    waitForLbControllerWebhook, waitForNodes, waitForPodIdentity,
+} from "./deploy-readiness";
 import { leastPrivilegeTelemetry, leastPrivilegeTelemetryStack } from "./least-privilege-telemetry";
 import { mandatoryIpFilter } from "./mandatory-ip-filter";
 import { noInboundToTailscale, noInboundToTailscaleStack } from "./no-inbound-to-tailscale";
@@ -14,6 +18,8 @@ import { tlsEverywhere } from "./tls-everywhere";
 export {
     leastPrivilegeTelemetry, leastPrivilegeTelemetryStack, mandatoryIpFilter, noInboundToTailscale, noInboundToTailscaleStack,
     privateEndpoints, privateEndpointsStack, tailscaleManagementOnly, timeBoundAccess, tlsEverywhere,
+    waitForEksCluster, waitForCrds, waitForNodes, waitForLbControllerWebhook, waitForPodIdentity, launchTemplateDeviceIndex,
+    tailscaleKeyRecreate, helmValuesValid,
 };
 
 export const allPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
@@ -27,4 +33,5 @@ export const allPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] =
     timeBoundAccess,
     leastPrivilegeTelemetry,
     leastPrivilegeTelemetryStack,
+    ...deployReadinessPolicies,
 ];

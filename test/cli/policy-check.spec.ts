@@ -21,7 +21,7 @@ describe("byoc policy check (in-process)", () => {
         const r = run([fx("export-clean.json")]);
         assert.equal(r.code, 0, r.out + r.err);
         assert.match(r.out, /stack-export, env dev from tags/);
-        assert.match(r.out, /Summary: 12 resources checked against 10 policies: 0 mandatory/);
+        assert.match(r.out, /Summary: 12 resources checked against 18 policies: 0 mandatory/);
         assert.equal(r.err, "");
     });
     it("stack export with violations: exit 1, each violation with rule, enforcement, URN and message", () => {
