@@ -81,6 +81,14 @@ export function createServer(portal: Portal, tokens: TokenTable): FastifyInstanc
             reply.status(202).send({ job: portal.requestOperation(req.actor!, req.params.id, kind) }),
         );
     }
+    // Break-glass on a private stack (README "Private API"): open reopens the restricted public endpoint, close
+    // returns to the configured phase; both take { reason } and queue an up.
+    app.post<{ Params: Params }>("/api/customers/:id/break-glass", { onRequest: auth("operator") }, async (req, reply) =>
+        reply.status(202).send(portal.breakGlass(req.actor!, req.params.id, req.body, "open")),
+    );
+    app.post<{ Params: Params }>("/api/customers/:id/break-glass/close", { onRequest: auth("operator") }, async (req, reply) =>
+        reply.status(202).send(portal.breakGlass(req.actor!, req.params.id, req.body, "close")),
+    );
     app.delete<{ Params: Params }>("/api/customers/:id", { onRequest: auth("operator") }, async (req, reply) => reply.status(202).send({ job: portal.deleteCustomer(req.actor!, req.params.id) }));
 
     app.get("/api/jobs", { onRequest: auth() }, async (req) => ({ jobs: portal.listJobs({ customer: q(req).customer, limit: num(q(req).limit) }) }));

@@ -3,7 +3,7 @@
 // stack config → up → certificate → expiry by the sweeper) and the audit trail. HTTP lives in http.ts; this
 // file is callable directly from tests and the benchmark.
 import { randomBytes } from "crypto";
-import { ConfigProblem, Grant, isCsrPem, parseStackConfig } from "../stacks/schema";
+import { ApiAccess, ConfigProblem, Grant, isCsrPem, parseStackConfig } from "../stacks/schema";
 import { Operation, OperationResult, StackEngine, StackLimiter } from "../automation";
 import { AccessRow, CustomerRow, JobKind, JobRow, Store } from "./store";
 import { findCertificate } from "./certificates";
@@ -39,6 +39,10 @@ export interface PortalOptions {
 const STACK_NAME = /^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/;
 const SYSTEM_SWEEPER = "system:sweeper";
 const SYSTEM = "system";
+/** The actor of the portal's own phase change (bootstrap → tailnet) after a private stack's first `up`. */
+const SYSTEM_PHASE = "system:phase";
+/** The reason of the `up` the portal queues to move a private stack to phase tailnet. */
+export const TAILNET_UP_REASON = "close the public API endpoint (phase tailnet)";
 
 const newId = (prefix: string) => `${prefix}-${randomBytes(5).toString("hex")}`;
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -143,6 +147,13 @@ export class Portal {
             if (Array.isArray(grants) && grants.length > 0) {
                 problems.push({ path: "byoc:access.grants", value: grants, message: "grants are added only by approving access requests (POST /api/customers/:id/access-requests)" });
             }
+            const cp = b.config["byoc:controlPlane"];
+            if (isObject(cp) && cp.privateEndpointOnly === true && cp.phase === "tailnet") {
+                problems.push({ path: "byoc:controlPlane.phase", value: cp.phase, message: 'a new stack starts in phase "bootstrap" (leave phase out): the tailnet kubernetes-api endpoint does not exist yet; the portal moves the stack to "tailnet" after its first up' });
+            }
+            if (isObject(cp) && cp.privateEndpointOnly === true && cp.breakGlass === true) {
+                problems.push({ path: "byoc:controlPlane.breakGlass", value: cp.breakGlass, message: "break-glass is opened on a deployed stack with POST /api/customers/:id/break-glass, audited, never at creation" });
+            }
             parsed = parseStackConfig(b.config);
             if (!parsed.ok) problems.push(...parsed.problems);
         }
@@ -160,6 +171,7 @@ export class Portal {
                 config: JSON.stringify(b.config),
                 status: "provisioning",
                 outputs: null,
+                api_note: config.controlPlane.access === "bootstrap" ? bootstrapForecast(b.config as Record<string, unknown>) : null,
                 created_by: actor.user,
                 created_at: at,
                 updated_at: at,
@@ -182,6 +194,7 @@ export class Portal {
             createdAt: r.created_at,
             updatedAt: r.updated_at,
             lastJob: r.job_id ? { id: r.job_id, kind: r.job_kind!, state: r.job_state! } : null,
+            apiAccess: { phase: accessOf(r.cp_private, r.cp_phase, r.cp_break_glass), applied: appliedAccess(r.api_applied), note: r.api_note ?? null },
         }));
     }
 
@@ -325,8 +338,10 @@ export class Portal {
                 if (ok) {
                     this.store.updateCustomer(c.id, { status: c.status === "destroying" ? c.status : "deployed", outputs: JSON.stringify(result.outputs ?? {}), updated_at: at });
                     this.activateGrants(job, raw, result.outputs ?? {}, at);
-                } else if (c.status === "provisioning") {
-                    this.store.updateCustomer(c.id, { status: "failed", updated_at: at });
+                    this.afterPrivateUp(job, raw, result.outputs ?? {}, at);
+                } else {
+                    if (c.status === "provisioning") this.store.updateCustomer(c.id, { status: "failed", updated_at: at });
+                    this.afterFailedTailnetUp(job, raw, c, result, at);
                 }
             } else if (job.kind === "refresh" && ok && result.outputs) {
                 this.store.updateCustomer(c.id, { outputs: JSON.stringify(result.outputs), updated_at: at });
@@ -362,6 +377,88 @@ export class Portal {
             });
             this.store.audit(at, SYSTEM, "access.activated", r.id, { customer: job.customer, job: job.id, notAfter: r.not_after, certificate: cert ? cert.path : null });
         }
+    }
+
+    // ------------------------------------------------------------------ private API phases
+
+    /**
+     * After a successful `up` of a private stack (inside finishJob's transaction). Phase bootstrap applied and
+     * still configured: move the stored config to phase "tailnet" and queue the `up` that closes the public
+     * endpoint — unless the config lacks what phase tailnet needs (the schema's rules) or the up's outputs show
+     * no tailnet device for kubernetes-api (the only way in once the endpoint is closed); then the stack stays in
+     * bootstrap and the reason is audited and kept as the customer's apiAccess.note. Phase tailnet applied: noted.
+     */
+    private afterPrivateUp(job: JobRow, raw: Record<string, unknown>, outputs: Record<string, unknown>, at: string): void {
+        const applied = accessOfRaw(raw);
+        if (applied !== "bootstrap" && applied !== "tailnet") return;
+        const c = this.store.customer(job.customer)!;
+        if (c.status === "destroying" || c.status === "destroyed") return;
+        const current = JSON.parse(c.config) as Record<string, unknown>;
+        if (applied === "tailnet") {
+            if (accessOfRaw(current) === "tailnet") this.store.updateCustomer(c.id, { api_note: `phase tailnet applied by ${job.id}: the public API endpoint is closed; management reaches the API through the tailnet kubernetes-api endpoint`, updated_at: at });
+            return;
+        }
+        // Someone changed the phase while this up ran (break-glass, …): their change wins.
+        if (accessOfRaw(current) !== "bootstrap") return;
+        const next = withControlPlane(current, { phase: "tailnet" });
+        const blockers = tailnetBlockers(next, outputs);
+        if (blockers.length > 0) {
+            const note = `stays in phase bootstrap (public API endpoint open, restricted to byoc:controlPlane.managementCidrs): ${blockers.join("; ")}`;
+            this.store.updateCustomer(c.id, { api_note: note, updated_at: at });
+            this.store.audit(at, SYSTEM_PHASE, "customer.phase-blocked", c.id, { from: "bootstrap", to: "tailnet", after: job.id, reasons: blockers });
+            return;
+        }
+        const nextJob = this.queue(SYSTEM_PHASE, c.id, "up", TAILNET_UP_REASON); // reads the config when it starts
+        this.store.updateCustomer(c.id, { config: JSON.stringify(next), api_note: `moving to phase tailnet: ${nextJob} closes the public API endpoint`, updated_at: at });
+        this.store.audit(at, SYSTEM_PHASE, "customer.phase-changed", c.id, { from: "bootstrap", to: "tailnet", after: job.id, job: nextJob, device: (outputs.tailnetDevices as Record<string, unknown>)["kubernetes-api"] });
+    }
+
+    /** A failed `up` that was to apply phase tailnet while the cluster is not there yet: say how to get unstuck. */
+    private afterFailedTailnetUp(job: JobRow, raw: Record<string, unknown>, c: CustomerRow, result: OperationResult, at: string): void {
+        if (job.kind !== "up" || accessOfRaw(raw) !== "tailnet" || c.status === "destroying" || c.status === "destroyed") return;
+        if (appliedAccess(json<Record<string, unknown>>(c.outputs)?.clusterApiAccess) === "tailnet") return; // already there: an ordinary failure
+        const tag = (raw["byoc:tailscale"] as { managementTag?: string } | undefined)?.managementTag ?? "(byoc:tailscale.managementTag)";
+        this.store.updateCustomer(c.id, {
+            api_note: `the up to phase tailnet failed (${job.id}: ${result.message}); the machine running Pulumi must be on the tailnet with tag ${tag}. Re-run ${job.id}, or open break-glass (POST /api/customers/${c.id}/break-glass) to manage the stack over the restricted public endpoint`,
+            updated_at: at,
+        });
+    }
+
+    /**
+     * Break-glass on a private stack past bootstrap (operator): `open` sets byoc:controlPlane.breakGlass true —
+     * the restricted public endpoint is reopened and the Kubernetes provider uses it — `close` sets it false (back
+     * to the configured phase). Either way one audited transaction: config, `up` job, audit entry with the reason.
+     */
+    breakGlass(actor: Actor, id: string, body: unknown, action: "open" | "close"): { customer: CustomerView; job: JobView } {
+        const b = isObject(body) ? body : {};
+        const reason = typeof b.reason === "string" ? b.reason.trim() : "";
+        if (reason.length < 3 || reason.length > 500) {
+            throw new PortalError(400, `invalid break-glass ${action}`, [{ path: "reason", value: b.reason, message: `must say why break-glass is ${action === "open" ? "opened" : "closed"} (3–500 characters)` }]);
+        }
+        const jobId = this.store.tx(() => {
+            const c = this.mustCustomer(id);
+            if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is ${c.status}; break-glass is not possible`);
+            const raw = JSON.parse(c.config) as Record<string, unknown>;
+            const access = accessOfRaw(raw);
+            if (access === "public") throw new PortalError(409, `customer ${id} has a public API endpoint (byoc:controlPlane.privateEndpointOnly is not true): there is no break-glass, the restricted public endpoint is already the way in`);
+            if (action === "open" && access === "break-glass") throw new PortalError(409, `break-glass is already open on ${id}`);
+            if (action === "open" && access === "bootstrap") throw new PortalError(409, `customer ${id} is in phase bootstrap: the restricted public endpoint is still open, nothing to break`);
+            if (action === "close" && access !== "break-glass") throw new PortalError(409, `break-glass is not open on ${id} (phase ${access})`);
+            const next = withControlPlane(raw, { breakGlass: action === "open" });
+            const check = parseStackConfig(next);
+            if (!check.ok) throw new PortalError(400, `break-glass does not fit the stack config of ${id}`, check.problems);
+            const to = check.config.controlPlane.access;
+            const at = this.iso();
+            const job =
+                action === "open"
+                    ? this.queue(actor.user, id, "up", `break-glass: reopen the restricted public API endpoint (${reason})`)
+                    : this.queue(actor.user, id, "up", `close break-glass: back to phase ${to} (${reason})`);
+            this.store.updateCustomer(id, { config: JSON.stringify(next), api_note: `break-glass ${action === "open" ? "opened" : "closed"} by ${actor.user} at ${at}: ${reason}`, updated_at: at });
+            this.store.audit(at, actor.user, action === "open" ? "customer.break-glass-opened" : "customer.break-glass-closed", id, { reason, from: access, to, job });
+            return job;
+        });
+        this.pump();
+        return { customer: this.customerView(this.store.customer(id)!), job: this.jobView(this.store.job(jobId)!) };
     }
 
     // ------------------------------------------------------------------ access requests
@@ -511,7 +608,8 @@ export class Portal {
     }
 
     private customerView(r: CustomerRow): CustomerView {
-        return { id: r.id, stack: r.id, environment: r.environment, customerId: r.customer_id, name: r.name, status: r.status, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at };
+        const apiAccess = { phase: accessOfRaw(JSON.parse(r.config)), applied: appliedAccess(json<Record<string, unknown>>(r.outputs)?.clusterApiAccess), note: r.api_note ?? null };
+        return { id: r.id, stack: r.id, environment: r.environment, customerId: r.customer_id, name: r.name, status: r.status, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at, apiAccess };
     }
 
     jobView(r: Omit<JobRow, "log" | "config"> & { log?: string }, withLog = false): JobView {
@@ -575,6 +673,59 @@ function csrCommonName(pem: string): string | undefined | null {
     }
 }
 
+const API_ACCESS: readonly ApiAccess[] = ["public", "bootstrap", "tailnet", "break-glass"];
+
+/** byoc:controlPlane → ApiAccess as stacks/schema.ts derives it, from raw values (SQLite gives JSON booleans as 1/0). */
+function accessOf(privateEndpointOnly: unknown, phase: unknown, breakGlass: unknown): ApiAccess {
+    if (privateEndpointOnly !== true && privateEndpointOnly !== 1) return "public";
+    if (breakGlass === true || breakGlass === 1) return "break-glass";
+    return phase === "tailnet" ? "tailnet" : "bootstrap";
+}
+
+function accessOfRaw(raw: Record<string, unknown>): ApiAccess {
+    const cp = isObject(raw["byoc:controlPlane"]) ? raw["byoc:controlPlane"] : {};
+    return accessOf(cp.privateEndpointOnly, cp.phase, cp.breakGlass);
+}
+
+/** The stack output clusterApiAccess: the phase the last successful up applied (null before one, or unknown). */
+function appliedAccess(v: unknown): ApiAccess | null {
+    return API_ACCESS.includes(v as ApiAccess) ? (v as ApiAccess) : null;
+}
+
+function withControlPlane(raw: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+    const cp = isObject(raw["byoc:controlPlane"]) ? raw["byoc:controlPlane"] : {};
+    return { ...raw, "byoc:controlPlane": { ...cp, ...patch } };
+}
+
+/** Config problems of `next` (phase tailnet), one line each: the schema's rules are the single source of truth. */
+function configBlockers(next: Record<string, unknown>): string[] {
+    const parsed = parseStackConfig(next);
+    return parsed.ok ? [] : parsed.problems.map((p) => `${p.path}: ${p.message}`);
+}
+
+/**
+ * Why a stack whose bootstrap `up` just succeeded cannot close its public endpoint yet ([] when it can): the
+ * config rules of phase tailnet, then the up's evidence that the way in exists — output
+ * tailnetDevices["kubernetes-api"] with a tailnet address, i.e. the agent logged in and the tailnet knows it.
+ */
+function tailnetBlockers(next: Record<string, unknown>, outputs: Record<string, unknown>): string[] {
+    const problems = configBlockers(next);
+    if (problems.length > 0) return problems;
+    const devices = outputs.tailnetDevices;
+    const device = isObject(devices) ? devices["kubernetes-api"] : undefined;
+    const addresses = isObject(device) && Array.isArray(device.addresses) ? device.addresses : [];
+    if (addresses.length === 0) {
+        return ['the bootstrap up\'s outputs show no tailnet device for kubernetes-api (tailnetDevices["kubernetes-api"] with a tailnet address): closing the public endpoint now would leave no way in; run up again once the agent is on the tailnet'];
+    }
+    return [];
+}
+
+/** At creation: what would keep a bootstrap stack from advancing after its first up (null when nothing known). */
+function bootstrapForecast(raw: Record<string, unknown>): string | null {
+    const problems = configBlockers(withControlPlane(raw, { phase: "tailnet" }));
+    return problems.length > 0 ? `will stay in phase bootstrap after the initial deployment: ${problems.join("; ")}` : null;
+}
+
 function grantsOf(raw: Record<string, unknown>): Grant[] {
     const access = raw["byoc:access"];
     return isObject(access) && Array.isArray(access.grants) ? (access.grants as Grant[]) : [];
@@ -598,6 +749,17 @@ export interface CustomerView {
     createdBy: string;
     createdAt: string;
     updatedAt: string;
+    apiAccess: ApiAccessView;
+}
+/**
+ * How management reaches the EKS API. `phase`: what the stored config says (what the next up applies);
+ * `applied`: output clusterApiAccess of the last successful up (null before one); `note`: the portal's last word
+ * on the phase — why a private stack stays in bootstrap, which job moves it, a failed move, break-glass reasons.
+ */
+export interface ApiAccessView {
+    phase: ApiAccess;
+    applied: ApiAccess | null;
+    note: string | null;
 }
 export interface CustomerSummary extends Omit<CustomerView, "createdBy"> {
     lastJob: { id: string; kind: string; state: string } | null;

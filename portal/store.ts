@@ -19,6 +19,8 @@ export interface CustomerRow {
     status: CustomerStatus;
     outputs: string | null;
     last_job?: string | null;
+    /** The portal's last word on the private API phase (why it stays, what moves it, break-glass); see Portal. */
+    api_note?: string | null;
     created_by: string;
     created_at: string;
     updated_at: string;
@@ -84,6 +86,7 @@ CREATE TABLE IF NOT EXISTS customers (
     outputs TEXT,
     -- the newest job, kept here so the customer list is one indexed join (see insertJob)
     last_job TEXT,
+    api_note TEXT,
     created_by TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
@@ -152,6 +155,9 @@ export class Store {
         this.db.pragma("foreign_keys = ON");
         this.db.pragma("busy_timeout = 5000");
         this.db.exec(SCHEMA);
+        // Databases from before the private API phases: add the column (SQLite has no ADD COLUMN IF NOT EXISTS).
+        const columns = this.db.prepare<[], { name: string }>("PRAGMA table_info(customers)").all();
+        if (!columns.some((c) => c.name === "api_note")) this.db.exec("ALTER TABLE customers ADD COLUMN api_note TEXT");
     }
 
     close(): void {
@@ -173,15 +179,27 @@ export class Store {
     customers(): CustomerRow[] {
         return this.db.prepare<[], CustomerRow>("SELECT * FROM customers ORDER BY id").all();
     }
-    /** Summary rows for lists: no config/outputs blobs, plus the latest job. */
-    customerSummaries(): (Pick<CustomerRow, "id" | "environment" | "customer_id" | "name" | "status" | "created_at" | "updated_at"> & {
+    /**
+     * Summary rows for lists: no config/outputs blobs, plus the latest job and the API phase fields read inside
+     * SQLite (byoc:controlPlane.privateEndpointOnly/phase/breakGlass, output clusterApiAccess; JSON booleans come
+     * back as 1/0).
+     */
+    customerSummaries(): (Pick<CustomerRow, "id" | "environment" | "customer_id" | "name" | "status" | "created_at" | "updated_at" | "api_note"> & {
         job_id: string | null;
         job_kind: string | null;
         job_state: string | null;
+        cp_private: unknown;
+        cp_phase: unknown;
+        cp_break_glass: unknown;
+        api_applied: unknown;
     })[] {
         return this.db
             .prepare(
-                `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at,
+                `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at, c.api_note,
+                        json_extract(c.config, '$."byoc:controlPlane".privateEndpointOnly') AS cp_private,
+                        json_extract(c.config, '$."byoc:controlPlane".phase') AS cp_phase,
+                        json_extract(c.config, '$."byoc:controlPlane".breakGlass') AS cp_break_glass,
+                        json_extract(c.outputs, '$.clusterApiAccess') AS api_applied,
                         j.id AS job_id, j.kind AS job_kind, j.state AS job_state
                  FROM customers c LEFT JOIN jobs j ON j.id = c.last_job
                  ORDER BY c.id`,
@@ -191,12 +209,12 @@ export class Store {
     insertCustomer(row: CustomerRow): void {
         this.db
             .prepare(
-                `INSERT INTO customers (id, environment, customer_id, name, config, status, outputs, created_by, created_at, updated_at)
-                 VALUES (@id, @environment, @customer_id, @name, @config, @status, @outputs, @created_by, @created_at, @updated_at)`,
+                `INSERT INTO customers (id, environment, customer_id, name, config, status, outputs, api_note, created_by, created_at, updated_at)
+                 VALUES (@id, @environment, @customer_id, @name, @config, @status, @outputs, @api_note, @created_by, @created_at, @updated_at)`,
             )
-            .run(row);
+            .run({ ...row, api_note: row.api_note ?? null });
     }
-    updateCustomer(id: string, fields: Partial<Pick<CustomerRow, "config" | "status" | "outputs" | "updated_at">>): void {
+    updateCustomer(id: string, fields: Partial<Pick<CustomerRow, "config" | "status" | "outputs" | "api_note" | "updated_at">>): void {
         const keys = Object.keys(fields);
         if (keys.length === 0) return;
         this.db.prepare(`UPDATE customers SET ${keys.map((k) => `${k} = @${k}`).join(", ")} WHERE id = @id`).run({ ...fields, id });

@@ -53,6 +53,10 @@
         cell(tr, c.name);
         cell(tr, c.environment);
         stateCell(tr, c.status);
+        // The API phase: configured, with the applied one first while they differ; the portal's note on hover.
+        const a = c.apiAccess || {};
+        const api = cell(tr, a.applied && a.applied !== a.phase ? a.applied + " → " + a.phase : a.phase, "api-access");
+        if (a.note) api.title = a.note;
         cell(tr, c.lastJob ? c.lastJob.kind + " " + c.lastJob.state : "");
         return tr;
       });

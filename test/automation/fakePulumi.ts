@@ -27,6 +27,8 @@ export class FakePulumi {
     readonly failures = new Map<string, string>();
     /** Outputs an `up` leaves behind. */
     outputsAfterUp: Record<string, unknown> = { vpcId: "vpc-0123456789abcdef0", networkFlows: [] };
+    /** When set, an `up` leaves these outputs instead, computed from the stack's config as the CLI holds it. */
+    outputsFor?: (stack: string, config: Record<string, ConfigEntry>) => Record<string, unknown>;
 
     asCommand(): PulumiCommand {
         return this as unknown as PulumiCommand;
@@ -73,7 +75,7 @@ export class FakePulumi {
             }
             onOutput?.(`${a === "preview" ? "Previewing update" : a === "up" ? "Updating" : a === "destroy" ? "Destroying" : "Refreshing"} (${name}):\n`);
             onOutput?.("Resources:\n    + 94 to create\n");
-            if (a === "up") stack.outputs = { ...this.outputsAfterUp };
+            if (a === "up") stack.outputs = this.outputsFor ? this.outputsFor(name, stack.config) : { ...this.outputsAfterUp };
             if (a === "destroy") stack.outputs = {};
             return ok("done\n");
         }

@@ -57,9 +57,21 @@ export function prodCustomerConfig(customerId: string): Record<string, unknown> 
 }
 
 /**
+ * Raw config of a private prod customer stack (privateEndpointOnly, phase bootstrap by default) with the
+ * management tag phase tailnet needs, unless `managementTag: null`; `tailscale` overrides byoc:tailscale keys.
+ */
+export function privateCustomerConfig(customerId: string, opts: { managementTag?: string | null; tailscale?: Record<string, unknown> } = {}): Record<string, unknown> {
+    const raw = prodCustomerConfig(customerId);
+    const tailscale = { ...(raw["byoc:tailscale"] as Record<string, unknown>), ...(opts.tailscale ?? {}) };
+    if (opts.managementTag !== null) tailscale.managementTag = opts.managementTag ?? "tag:byoc-management";
+    return { ...raw, "byoc:tailscale": tailscale };
+}
+
+/**
  * A fast stand-in for the program run (the real one takes seconds per stack): the real schema decides validity
  * (exit 2 with its problems), and the outputs have the shapes the portal reads — network flows and the
- * TroubleshootingAccess grant outputs (one certificate per grant still valid at `now`). The real program is
+ * TroubleshootingAccess grant outputs (one certificate per grant still valid at `now`), the API phase
+ * (clusterApiAccess) and a logged-in tailnet device per endpoint (tailnetDevices). The real program is
  * exercised by the "real program" spec.
  */
 export const quickPreview: OfflinePreviewFn = async (stack, raw, opts) => {
@@ -74,6 +86,8 @@ export const quickPreview: OfflinePreviewFn = async (stack, raw, opts) => {
             { flow: "Client queries → NLB → Istio → ClickHouse", direction: "inbound", exposure: parsed.config.ingress.mode, restrictedBy: "IP allow list on the NLB", component: "IngressGateway" },
             { flow: "Management → EKS API", direction: "inbound", exposure: "public (NAT CIDRs only)", restrictedBy: "publicAccessCidrs", component: "DataPlaneCluster" },
         ],
+        clusterApiAccess: parsed.config.controlPlane.access,
+        tailnetDevices: Object.fromEntries(parsed.config.tailscale.endpoints.map((e) => [e, { deviceName: `${e}-${stack}`, magicDnsName: `${e}-${stack}.tailnet-mock.ts.net`, addresses: [`100.64.0.${1 + (parseInt(hex(e + stack).slice(0, 2), 16) % 250)}`] }])),
         troubleshootingGrants: grants.map((g) => ({ id: g.id, engineer: g.engineer, notAfter: g.notAfter, certPem: `-----BEGIN CERTIFICATE-----\nMOCK${hex(g.id + g.csrPem)}\n-----END CERTIFICATE-----\n` })),
     };
     const resourceCount = 3 + grants.length;
@@ -155,11 +169,15 @@ export interface Harness {
     close(): Promise<void>;
 }
 
-export async function startHarness(opts: { dir?: string; clock?: Clock; sweepIntervalMs?: number; maxParallel?: number; program?: "stand-in" | "real" } = {}): Promise<Harness> {
+/**
+ * `program`: the stand-in (default) or the real program; `preview`: another stand-in; `engine`: another engine
+ * altogether (e.g. the pulumi engine over the recording fake CLI) instead of the offline one.
+ */
+export async function startHarness(opts: { dir?: string; clock?: Clock; sweepIntervalMs?: number; maxParallel?: number; program?: "stand-in" | "real"; preview?: OfflinePreviewFn; engine?: StackEngine } = {}): Promise<Harness> {
     const dir = opts.dir ?? tempDir();
     const clock = opts.clock ?? new Clock();
-    const preview = opts.program === "real" ? undefined : quickPreview;
-    const engine = new ObservedEngine(new OfflineEngine({ stateDir: path.join(dir, "offline"), preview }));
+    const preview = opts.preview ?? (opts.program === "real" ? undefined : quickPreview);
+    const engine = new ObservedEngine(opts.engine ?? new OfflineEngine({ stateDir: path.join(dir, "offline"), preview }));
     const running = await startPortal({ dbFile: path.join(dir, "portal.db"), engine, tokens, now: clock.now, sweepIntervalMs: opts.sweepIntervalMs ?? 0, maxParallel: opts.maxParallel });
     const call = async (method: string, url: string, token?: string, body?: unknown) => {
         const headers: Record<string, string> = {};

@@ -38,6 +38,8 @@ describe("portal: HTTP service with the offline engine", function () {
             ["POST", "/api/customers/globex/up", ["operator"]],
             ["POST", "/api/customers/globex/refresh", ["operator"]],
             ["DELETE", "/api/customers/globex", ["operator"]],
+            ["POST", "/api/customers/globex/break-glass", ["operator"]],
+            ["POST", "/api/customers/globex/break-glass/close", ["operator"]],
             ["POST", "/api/jobs/job-x/rerun", ["operator"]],
             ["POST", "/api/customers/globex/access-requests", ["engineer"]],
             ["POST", "/api/access-requests/ar-x/approve", ["approver"]],
