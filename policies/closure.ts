@@ -37,6 +37,17 @@ export interface ClosureResource {
     provider?: { urn: string } | string;
 }
 
+/** pulumi-kubernetes components that render manifests (yaml, kustomize, Helm v3 Chart) into child objects. */
+export const MANIFEST_COMPONENT_TYPES: ReadonlySet<string> = new Set([
+    "kubernetes:yaml:ConfigFile",
+    "kubernetes:yaml:ConfigGroup",
+    "kubernetes:yaml/v2:ConfigFile",
+    "kubernetes:yaml/v2:ConfigGroup",
+    "kubernetes:kustomize:Directory",
+    "kubernetes:kustomize/v2:Directory",
+    "kubernetes:helm.sh/v3:Chart",
+]);
+
 /** Component types of the packages whose type names look like custom resources, or that are remote components. */
 const COMPONENT_TYPES: ReadonlySet<string> = new Set([
     "pulumi:pulumi:Stack",
@@ -48,14 +59,8 @@ const COMPONENT_TYPES: ReadonlySet<string> = new Set([
     "eks:index:VpcCniAddon",
     "eks:index:Addon",
     "kubernetes:helm.sh/v2:Chart",
-    "kubernetes:helm.sh/v3:Chart",
     "kubernetes:helm.sh/v4:Chart",
-    "kubernetes:yaml:ConfigFile",
-    "kubernetes:yaml:ConfigGroup",
-    "kubernetes:yaml/v2:ConfigFile",
-    "kubernetes:yaml/v2:ConfigGroup",
-    "kubernetes:kustomize:Directory",
-    "kubernetes:kustomize/v2:Directory",
+    ...MANIFEST_COMPONENT_TYPES,
 ]);
 const CUSTOM_SHAPE = /^[^:]+:[^:]+\/[^:]+:[^:]+$/;
 

@@ -12,7 +12,7 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { helmValuesProblems } from "../charts";
-import { dependencyClosure, DependencyClosure } from "../closure";
+import { dependencyClosure, DependencyClosure, MANIFEST_COMPONENT_TYPES } from "../closure";
 import { CHART_CRDS, chartCrdsFor, chartName, ChartCrds } from "../crds";
 import { arr, bool, get, isObj, isUnknown, k8sType, num, obj, Obj, podTemplate, raw, str } from "./util";
 
@@ -52,15 +52,7 @@ const CAPACITY_TYPES: ReadonlySet<string> = new Set([NODE_GROUP, FARGATE_PROFILE
 /** Helm installations judged as one unit (a v4 Chart only while its children are not visible, e.g. under mocks). */
 const HELM_TYPES: ReadonlySet<string> = new Set([HELM_RELEASE, HELM_CHART_V4]);
 /** yaml/kustomize components: opaque CRD installers while their children (the rendered objects) are not visible. */
-const MANIFEST_TYPES: ReadonlySet<string> = new Set([
-    "kubernetes:yaml:ConfigFile",
-    "kubernetes:yaml:ConfigGroup",
-    "kubernetes:yaml/v2:ConfigFile",
-    "kubernetes:yaml/v2:ConfigGroup",
-    "kubernetes:kustomize:Directory",
-    "kubernetes:kustomize/v2:Directory",
-    "kubernetes:helm.sh/v3:Chart",
-]);
+const MANIFEST_TYPES = MANIFEST_COMPONENT_TYPES;
 const CRD_TYPES: ReadonlySet<string> = new Set(["kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", "kubernetes:apiextensions.k8s.io/v1beta1:CustomResourceDefinition"]);
 
 /** API groups served by the Kubernetes API server itself (plus pulumi-kubernetes' pseudo-groups), never by a CRD. */
