@@ -35,7 +35,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         clusterName: `${name}-${config.environment}`,
         vpcId: network.vpcId,
         privateSubnetIds: network.privateSubnetIds,
-        serviceCidr: kubernetesServiceCidrFor(config.network.vpcCidr, config.network.peering.map((p) => p.cidr)),
+        serviceCidr: kubernetesServiceCidrFor(config.network.vpcCidr),
         managementCidrs: config.controlPlane.managementCidrs,
         apiAccess: config.controlPlane.access,
         tailnetApi: {
@@ -43,6 +43,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
             tlsServerName: tailnetHostname("kubernetes-api", config.customer.id, config.region, config.tailscale.domain),
             caCertPem: tailnetCa.certPem,
             region: config.region,
+            awsProfile: config.awsProfile,
         },
         nodeInstanceType: config.baseline.nodes.instanceType,
         nodeCount: config.baseline.nodes,
@@ -187,7 +188,10 @@ function operatorActions(config: StackConfig, out: { nameServers: pulumi.Output<
             }
         });
         if (config.controlPlane.access === "bootstrap") {
-            actions.push("Phase bootstrap: once this up has succeeded, set byoc:controlPlane.phase: tailnet and run up again (the portal does both) to close the public API endpoint.");
+            actions.push("Phase bootstrap: once this up has succeeded, set byoc:controlPlane.phase: switchover and run up again (the portal does both): the provider moves to the tailnet while the public endpoint stays open.");
+        }
+        if (config.controlPlane.access === "switchover") {
+            actions.push("Phase switchover: once this up has succeeded (the tailnet path works), set byoc:controlPlane.phase: tailnet and run up again (the portal does both) to close the public API endpoint.");
         }
         if (config.controlPlane.access === "break-glass") {
             actions.push("Break-glass is open: the public API endpoint accepts the management CIDRs. Set byoc:controlPlane.breakGlass: false and run up to close it.");

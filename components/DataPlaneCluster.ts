@@ -26,7 +26,7 @@ export interface DataPlaneClusterArgs {
     /** How management reaches the API in this phase of the stack (stacks/schema.ts ApiAccess). */
     apiAccess: ApiAccess;
     /** Required when apiAccess is "tailnet": where the Kubernetes provider reaches the API instead. */
-    tailnetApi?: { deviceName: string; tlsServerName: string; caCertPem: pulumi.Input<string>; region: string };
+    tailnetApi?: { deviceName: string; tlsServerName: string; caCertPem: pulumi.Input<string>; region: string; awsProfile?: string };
     kubernetesVersion?: pulumi.Input<string>;
     nodeInstanceType: pulumi.Input<string>;
     nodeCount: { min: number; desired: number; max: number };
@@ -39,8 +39,12 @@ export interface DataPlaneClusterArgs {
  */
 export const KUBERNETES_VERSION = "1.33";
 
-/** EKS add-ons of the cluster; every one but the Pod Identity agent runs a Deployment, so all wait for nodes. */
-const ADDONS = ["eks-pod-identity-agent", "aws-ebs-csi-driver", "metrics-server"] as const;
+/**
+ * EKS add-ons of the cluster, all after the nodes (every one but the Pod Identity agent runs a Deployment). CoreDNS
+ * too: pulumi-eks skips its coredns add-on without a default node group (cluster.ts), which would leave the
+ * self-managed CoreDNS of the EKS bootstrap that nothing ever upgrades.
+ */
+const ADDONS = ["eks-pod-identity-agent", "aws-ebs-csi-driver", "metrics-server", "coredns"] as const;
 
 export class DataPlaneCluster extends ByocComponent {
     /** The cluster's name, as an output of the cluster: whatever consumes it waits for the cluster to exist. */
@@ -77,20 +81,23 @@ export class DataPlaneCluster extends ByocComponent {
         const cluster = this.createCluster(name, args, secretsKey, logGroup);
         // Everything that names the cluster takes the name from the cluster itself, so it waits for it (a plain
         // string would let Pod Identity associations and access entries race the ~10 minute cluster creation).
-        this.clusterName = cluster.eksCluster.name;
+        // (The remote component's output carries the dependency; its `eksCluster` reference is only needed as that.)
+        this.clusterName = pulumi.all([cluster.eksCluster, args.clusterName]).apply(([, n]) => n);
         const nodes = this.createNodes(name, args, this.clusterName);
         const podIdentityAgent = this.createAddons(name, this.clusterName, nodes);
 
         const endpoint = endpointSettings(args.apiAccess, args.managementCidrs);
+        const kubeconfig = providerViaTailnet(args.apiAccess) ? this.tailnetKubeconfig(args) : cluster.kubeconfigJson;
         this.provider = new k8s.Provider(`${name}-k8s`, {
-            kubeconfig: providerViaTailnet(args.apiAccess) ? this.tailnetKubeconfig(args) : cluster.kubeconfigJson,
+            kubeconfig,
             // The same cluster whichever way it is reached: switching phases updates the provider in place
             // instead of replacing it (which would replace every object in the cluster).
             clusterIdentifier: args.clusterName,
             enableServerSideApply: true,
         }, { parent: this, dependsOn: [nodes, podIdentityAgent] });
 
-        this.kubeconfig = pulumi.secret(cluster.kubeconfigJson);
+        // The kubeconfig management uses in this phase (the tailnet one once the provider goes through the tailnet).
+        this.kubeconfig = pulumi.secret(kubeconfig);
         this.clusterSecurityGroupId = cluster.clusterSecurityGroupId;
         this.nodeRoleArn = nodes.nodeRoleArn;
         this.secretsKeyArn = secretsKey.arn;
@@ -207,12 +214,14 @@ export class DataPlaneCluster extends ByocComponent {
 
         // Resource metrics for the HorizontalPodAutoscalers (the ingress gateway scales on CPU).
         new aws.eks.Addon(`${name}-metrics-server`, { clusterName, addonName: ADDONS[2] }, after);
+        // Takes over the bootstrap's self-managed CoreDNS Deployment in place.
+        new aws.eks.Addon(`${name}-coredns`, { clusterName, addonName: ADDONS[3], resolveConflictsOnCreate: "OVERWRITE" }, after);
         return podIdentityAgent;
     }
 
     private tailnetKubeconfig(args: DataPlaneClusterArgs): pulumi.Output<string> {
         const t = args.tailnetApi!;
         return pulumi.all([args.clusterName, t.caCertPem]).apply(([clusterName, caCertPem]) =>
-            JSON.stringify(tailnetKubeconfig({ clusterName, region: t.region, deviceName: t.deviceName, tlsServerName: t.tlsServerName, caCertPem })));
+            JSON.stringify(tailnetKubeconfig({ clusterName, region: t.region, deviceName: t.deviceName, tlsServerName: t.tlsServerName, caCertPem, awsProfile: t.awsProfile })));
     }
 }

@@ -132,16 +132,17 @@ export function planSubnets(vpcCidr: string, azCount: number): SubnetPlan {
  * The Kubernetes service CIDR of the cluster, pinned rather than left to EKS so that the API server's ClusterIP
  * (`kubernetes.default`, always the first address) is known to the NetworkPolicies that must allow it. The
  * candidates are the two blocks EKS itself picks from (EKS `KubernetesNetworkConfigRequest.serviceIpv4Cidr`:
- * "10.100.0.0/16 or 172.20.0.0/16"), then 192.168.0.0/16; the first that overlaps neither the VPC nor a peered
- * network wins, because a ClusterIP inside a routed range would shadow real addresses there.
+ * "10.100.0.0/16 or 172.20.0.0/16"): the first that does not overlap the VPC. It depends on the VPC CIDR alone, never
+ * on the peering list: the service CIDR cannot change without replacing the cluster (ForceNew), so a peered network
+ * that overlaps it is refused by the config rules instead (its addresses would be shadowed by ClusterIPs).
  */
-export const SERVICE_CIDR_CANDIDATES = ["172.20.0.0/16", "10.100.0.0/16", "192.168.0.0/16"] as const;
+export const SERVICE_CIDR_CANDIDATES = ["172.20.0.0/16", "10.100.0.0/16"] as const;
 
-export function kubernetesServiceCidrFor(vpcCidr: string, peeredCidrs: string[] = []): string {
-    const routed = [vpcCidr, ...peeredCidrs].map((c) => parseCidr(c)).filter((c): c is Cidr => c !== undefined);
-    const free = SERVICE_CIDR_CANDIDATES.find((c) => !routed.some((r) => overlaps(parseCidr(c)!, r)));
-    if (!free) throw new RangeError(`no Kubernetes service CIDR among ${SERVICE_CIDR_CANDIDATES.join(", ")} is free of the VPC ${vpcCidr} and the peered networks ${peeredCidrs.join(", ")}`);
-    return free;
+export function kubernetesServiceCidrFor(vpcCidr: string): string {
+    const vpc = parseCidr(vpcCidr);
+    const free = SERVICE_CIDR_CANDIDATES.find((c) => !vpc || !overlaps(parseCidr(c)!, vpc));
+    // The two candidates are disjoint and a VPC is at most a /16, so one of them is always free.
+    return free ?? SERVICE_CIDR_CANDIDATES[0];
 }
 
 /** The ClusterIP of `kubernetes.default`: the first host address of the service CIDR. */

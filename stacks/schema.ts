@@ -1,7 +1,7 @@
 // The stack configuration contract (DESIGN.md §3) as zod schemas, plus the cross-field rules a schema of one
 // field cannot express. `parseStackConfig` never throws on bad input: it returns every problem at once.
 import { z } from "zod";
-import { cidrProblem, isOverlyBroad, isWorldOpen, overlaps, parseCidr } from "./cidr";
+import { cidrProblem, isOverlyBroad, isWorldOpen, kubernetesServiceCidrFor, overlaps, parseCidr } from "./cidr";
 import { Baseline, baselines, Environment } from "./baselines";
 
 const cidr = z.string({ error: "must be a CIDR string such as 203.0.113.0/24" }).superRefine((v, ctx) => {
@@ -33,7 +33,7 @@ const arn = (service: string, resource: RegExp, example: string, scoped: boolean
 
 export const endpointKinds = ["kubernetes-api", "clickhouse-system", "metrics"] as const;
 /** Phases of a private API endpoint (byoc:controlPlane.phase); see ApiAccess. */
-export const API_PHASES = ["bootstrap", "tailnet"] as const;
+export const API_PHASES = ["bootstrap", "switchover", "tailnet"] as const;
 export type EndpointKind = (typeof endpointKinds)[number];
 
 /**
@@ -186,6 +186,8 @@ export interface StackConfig {
      * TAILSCALE_OAUTH_CLIENT_ID / _SECRET from the environment).
      */
     tailscaleProvider: { tailnet: string; oauthClientId?: string; oauthClientSecret?: string };
+    /** `aws:profile`, when the stack names one: the kubeconfigs' `aws eks get-token` must use the same credentials. */
+    awsProfile?: string;
     telemetry: Sections["telemetry"];
     access: { maxCertificateHours: number; approvers: string[]; grants: Grant[] };
     baseline: Baseline;
@@ -196,11 +198,13 @@ export interface StackConfig {
  *  - "public": the public endpoint, restricted to the management NAT CIDRs (the default);
  *  - "bootstrap": privateEndpointOnly, first `up`: the restricted public endpoint stays open so the program can
  *    install the cluster, including the tailnet kubernetes-api endpoint that is the way in afterwards;
- *  - "tailnet": privateEndpointOnly, steady state: no public endpoint; the Kubernetes provider goes through the
- *    tailnet endpoint (nginx → kubernetes.default), authenticated with EKS tokens;
+ *  - "switchover": the Kubernetes provider already goes through the tailnet endpoint (nginx → kubernetes.default,
+ *    EKS tokens) while the restricted public endpoint is still open: an `up` that succeeds proves the way in before
+ *    anything is closed, and one that fails has closed nothing;
+ *  - "tailnet": steady state: no public endpoint; the provider goes through the tailnet as in switchover;
  *  - "break-glass": privateEndpointOnly with breakGlass: the restricted public endpoint is reopened and used.
  */
-export type ApiAccess = "public" | "bootstrap" | "tailnet" | "break-glass";
+export type ApiAccess = "public" | "bootstrap" | "switchover" | "tailnet" | "break-glass";
 
 export interface ConfigProblem {
     /** Full key path, e.g. "byoc:network.peering[0].cidr". */
@@ -338,6 +342,10 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
                 return;
             }
             if (overlaps(peer, vpc)) add(`byoc:network.peering[${i}].cidr`, p.cidr, `overlaps the VPC CIDR ${vpc.text}; peered networks must not overlap`);
+            const serviceCidr = kubernetesServiceCidrFor(vpc.text);
+            if (overlaps(peer, parseCidr(serviceCidr)!)) {
+                add(`byoc:network.peering[${i}].cidr`, p.cidr, `overlaps the cluster's Kubernetes service CIDR ${serviceCidr} (fixed for this VPC CIDR; changing it would replace the cluster): pods could not reach that part of the peered network`);
+            }
             (network.peering ?? []).slice(0, i).forEach((q, j) => {
                 if (overlaps(peer, parseCidr(q.cidr)!)) add(`byoc:network.peering[${i}].cidr`, p.cidr, `overlaps byoc:network.peering[${j}].cidr ${q.cidr}`);
             });
@@ -351,9 +359,10 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
     if (tailscale && providerTailnet !== undefined && providerTailnet !== tailscale.tailnet) {
         add("tailscale:tailnet", providerTailnet, `differs from byoc:tailscale.tailnet ${JSON.stringify(tailscale.tailnet)}; the program configures the Tailscale provider from byoc:tailscale.tailnet, so drop tailscale:tailnet`);
     }
-    if (controlPlane?.privateEndpointOnly && controlPlane.phase === "tailnet" && tailscale) {
-        if (!tailscale.endpoints.includes("kubernetes-api")) add("byoc:controlPlane.phase", "tailnet", 'needs "kubernetes-api" in byoc:tailscale.endpoints: it is the way in once the public endpoint is closed');
-        if (!tailscale.managementTag) add("byoc:tailscale.managementTag", undefined, 'is required with byoc:controlPlane.phase "tailnet": the tag of the management services the ACL lets reach the Kubernetes API (such as "tag:byoc-management")');
+    const viaTailnet = controlPlane?.phase === "switchover" || controlPlane?.phase === "tailnet";
+    if (controlPlane?.privateEndpointOnly && viaTailnet && tailscale) {
+        if (!tailscale.endpoints.includes("kubernetes-api")) add("byoc:controlPlane.phase", controlPlane.phase, 'needs "kubernetes-api" in byoc:tailscale.endpoints: the Kubernetes provider goes through it');
+        if (!tailscale.managementTag) add("byoc:tailscale.managementTag", undefined, `is required with byoc:controlPlane.phase "${controlPlane.phase}": the tag of the management services the ACL lets reach the Kubernetes API (such as "tag:byoc-management")`);
     }
     controlPlane?.managementCidrs.forEach((c, i) => {
         if (isWorldOpen(c)) add(`byoc:controlPlane.managementCidrs[${i}]`, c, "opens the Kubernetes API to the whole internet; list the provider's management NAT CIDRs");
@@ -427,6 +436,7 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
                 oauthClientSecret: plainString(raw["tailscale:oauthClientSecret"]),
             },
             telemetry: s.telemetry,
+            awsProfile: plainString(raw["aws:profile"]),
             access: {
                 maxCertificateHours: s.access?.maxCertificateHours ?? baseline.maxCertificateHours,
                 approvers: s.access?.approvers ?? [],

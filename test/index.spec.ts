@@ -42,6 +42,6 @@ describe("index.ts composition", () => {
         assert.ok(actions.some((a) => /tagOwners/.test(a)));
         const pcx = prod.one("aws:ec2/vpcPeeringConnection:VpcPeeringConnection").id!;
         assert.ok(actions.some((a) => a.startsWith(`Accept VPC peering ${pcx} in account 444455556666`)), "cross-account peering is accepted out of band");
-        assert.ok(actions.some((a) => /^Phase bootstrap: .*byoc:controlPlane\.phase: tailnet/.test(a)));
+        assert.ok(actions.some((a) => /^Phase bootstrap: .*byoc:controlPlane\.phase: switchover/.test(a)));
     });
 });

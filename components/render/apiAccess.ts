@@ -10,15 +10,16 @@ export interface EndpointSettings {
 }
 
 /**
- * The public endpoint is open — restricted to the management NAT CIDRs — in every phase but "tailnet". The
- * private endpoint is always on: nodes, pods and the tailnet nginx reach the API inside the VPC.
+ * The public endpoint is open — restricted to the management NAT CIDRs — in every phase but "tailnet" (so in
+ * "switchover" a broken tailnet path fails an `up` without having closed anything). The private endpoint is always
+ * on: nodes, pods and the tailnet nginx reach the API inside the VPC.
  */
 export function endpointSettings(access: ApiAccess, managementCidrs: string[]): EndpointSettings {
     return access === "tailnet" ? { endpointPublicAccess: false } : { endpointPublicAccess: true, publicAccessCidrs: [...managementCidrs] };
 }
 
 /** Does the Kubernetes provider go through the tailnet (true) or the EKS endpoint's own kubeconfig (false)? */
-export const providerViaTailnet = (access: ApiAccess) => access === "tailnet";
+export const providerViaTailnet = (access: ApiAccess) => access === "switchover" || access === "tailnet";
 
 export interface TailnetKubeconfigArgs {
     clusterName: string;
@@ -29,6 +30,8 @@ export interface TailnetKubeconfigArgs {
     tlsServerName: string;
     /** The stack's tailnet CA (TailnetCertificateAuthority), which signs the nginx server certificate. */
     caCertPem: string;
+    /** `aws:profile` of the stack, passed to `aws eks get-token` as pulumi-eks does for its own kubeconfig. */
+    awsProfile?: string;
 }
 
 /**
@@ -61,6 +64,7 @@ export function tailnetKubeconfig(a: TailnetKubeconfigArgs): Record<string, unkn
                     command: "aws",
                     args: ["eks", "get-token", "--cluster-name", name, "--region", a.region, "--output", "json"],
                     interactiveMode: "Never",
+                    ...(a.awsProfile ? { env: [{ name: "AWS_PROFILE", value: a.awsProfile }] } : {}),
                 },
             },
         }],
@@ -75,6 +79,8 @@ export function managementFlowRestriction(access: ApiAccess, managementCidrs: st
             return cidrs;
         case "bootstrap":
             return `phase bootstrap: ${cidrs} until the tailnet kubernetes-api endpoint is up (next phase closes it)`;
+        case "switchover":
+            return `phase switchover: ${cidrs} still open while management already reaches the API over the tailnet (ACL: management tag), EKS token auth through nginx; the next phase closes it`;
         case "tailnet":
             return "phase tailnet: private endpoint only; management reaches it over the tailnet (ACL: management tag), EKS token auth through nginx";
         case "break-glass":

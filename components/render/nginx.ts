@@ -131,7 +131,8 @@ export function renderNginxConfig(spec: NginxSpec): string {
         `error_log ${spec.errorLog} warn;`,
         "",
         "events {",
-        "    worker_connections 512;",
+        // Every proxied connection holds two (client and upstream); kubectl and the Pulumi provider keep watches open.
+        "    worker_connections 4096;",
         "}",
         "",
     ];
@@ -194,6 +195,9 @@ function terminate(spec: NginxSpec, addr: string, idle: number): string[] {
         "    '' close;",
         "}",
         "",
+        // No body limit of nginx's own (1m by default answers 413 to a large CRD or Helm release Secret): the
+        // targets enforce theirs (the API server: 3 MiB per object).
+        "client_max_body_size 0;",
         "ssl_protocols TLSv1.2 TLSv1.3;",
         "ssl_prefer_server_ciphers off;",
         "ssl_session_tickets off;",

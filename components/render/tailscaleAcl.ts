@@ -19,8 +19,10 @@ export interface AclFragmentInput {
     tags: string[];
     endpoints: AclEndpoint[];
     /**
-     * The provider's management services (byoc:tailscale.managementTag): reach the Kubernetes API endpoint (443)
-     * once a private stack's public endpoint is closed (phase "tailnet"); nothing else.
+     * The provider's management services (byoc:tailscale.managementTag): port 443 of the data-plane devices, i.e.
+     * the Kubernetes API endpoint (the provider's way in once a private stack goes through the tailnet) and the
+     * metrics endpoint, which shares the port and the tags (management's dashboards read metrics too); never the
+     * system tables (9440/8443), which stay the on-call group's.
      */
     managementTag?: string;
     /** A source that must never get in, used by the deny tests (defaults to a user outside the group). */

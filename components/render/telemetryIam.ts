@@ -145,28 +145,21 @@ export interface ImageLayerBucket {
  *    CDN when the client's address is AWS in the bucket's own region (is_in_network_request); quay.io's bucket
  *    `quayio-production-s3` is in us-east-1 (presigned URLs carry `us-east-1/s3/aws4_request`; OpenShift's firewall
  *    docs list quayio-production-s3.s3.amazonaws.com "to access Quay image content in AWS").
- *  - docker.io (istio pilot/proxyv2, tailscale, nginx-unprivileged): Docker's allowlist names Cloudflare and R2
- *    for blobs (docker/docs@00ba4d322d75:content/manuals/desktop/setup/allow-list.md), but Docker Hub sends
- *    clients inside AWS straight to its `docker-images-prod` bucket (us-east-1) instead (JFrog KB 000004313,
- *    https://jfrog.com/help/r/what-should-we-whitelist-for-artifactory-when-our-docker-registry-is-behind-firewalls-and-proxy-servers;
- *    docker/hub-feedback#1318; aws-samples/aws-blockchain-node-runners#3 adds it to an S3 endpoint policy so that
- *    `docker pull` works), so that bucket is admitted in us-east-1, read-only.
+ *  - docker.io: nothing is pulled from it (Docker Hub limits anonymous pulls per address; dev's nodes share one
+ *    NAT), so its `docker-images-prod` bucket, where it sends clients inside AWS (JFrog KB 000004313), is not admitted.
  * Registries whose blobs go elsewhere, so never through the endpoint and not in this policy: public.ecr.aws (the
- * load balancer controller, the billing scraper and State Exporter) serves layers from CloudFront
+ * load balancer controller, nginx, the billing scraper and State Exporter) serves layers from CloudFront
  * (d2glxqk2uabbnd.cloudfront.net: aws/eks-anywhere@0cee9fefced7:docs/content/en/docs/getting-started/baremetal/bare-prereq.md),
- * Docker Hub elsewhere than us-east-1 from Cloudflare/R2, quay.io elsewhere from its CloudFront CDN (cdn*.quay.io),
- * registry.k8s.io from GCP Artifact Registry when S3 lacks the blob; ghcr.io and gcr.io are not used. Those go
- * through the NAT gateway, where the endpoint policy has no say.
+ * quay.io elsewhere than us-east-1 from its CloudFront CDN (cdn*.quay.io), registry.k8s.io from GCP Artifact
+ * Registry when S3 lacks the blob, gcr.io/istio-release (Istio) from Google and ghcr.io (Tailscale) from GitHub's
+ * package CDN. Those go through the NAT gateway, where the endpoint policy has no say.
  */
 export function imageLayerBuckets(region: string): ImageLayerBucket[] {
     const buckets: ImageLayerBucket[] = [{ sid: "EcrImageLayers", registry: "Amazon ECR", bucket: `prod-${region}-starport-layer-bucket` }];
     const k8s = REGISTRY_K8S_IO_BUCKETS[region];
     if (k8s) buckets.push({ sid: "RegistryK8sIoImageLayers", registry: "registry.k8s.io", bucket: k8s });
     if (region === "us-east-1") {
-        buckets.push(
-            { sid: "QuayImageLayers", registry: "quay.io", bucket: "quayio-production-s3" },
-            { sid: "DockerHubImageLayers", registry: "docker.io", bucket: "docker-images-prod" },
-        );
+        buckets.push({ sid: "QuayImageLayers", registry: "quay.io", bucket: "quayio-production-s3" });
     }
     return buckets;
 }

@@ -29,9 +29,11 @@ describe("DataPlaneCluster (EKS)", () => {
             });
         };
         const kubeconfigOf = (stack: Stack) => JSON.parse(stack.one("pulumi:providers:kubernetes").inputs.kubeconfig);
+        let switchover: Stack;
         let tailnet: Stack;
         let breakGlass: Stack;
         before(async () => {
+            switchover = await prodWith({ phase: "switchover" });
             tailnet = await prodWith({ phase: "tailnet" });
             breakGlass = await prodWith({ phase: "tailnet", breakGlass: true });
         });
@@ -57,6 +59,15 @@ describe("DataPlaneCluster (EKS)", () => {
             assert.deepEqual(kubeconfigOf(tailnet).users[0].user.exec.args.slice(0, 4), ["eks", "get-token", "--cluster-name", "byoc-acme-prod"]);
             assert.equal(tailnet.outputs.clusterApiAccess, "tailnet");
             assert.equal(tailnet.outputs.clusterEndpointAccess, "private");
+            assert.equal(JSON.parse(tailnet.outputs.kubeconfig).clusters[0].cluster.server, "https://k8s-acme-us-east-1", "the exported kubeconfig is the one management uses");
+        });
+
+        it("switchover: the provider already goes through the tailnet while the restricted public endpoint stays open (a broken tailnet path closes nothing)", () => {
+            const eks = switchover.one(EKS).inputs;
+            assert.equal(eks.endpointPublicAccess, true);
+            assert.deepEqual(eks.publicAccessCidrs, ["203.0.113.0/28", "198.51.100.16/28"]);
+            assert.deepEqual(kubeconfigOf(switchover), kubeconfigOf(tailnet), "the same tailnet kubeconfig as the steady state");
+            assert.equal(switchover.outputs.clusterApiAccess, "switchover");
         });
 
         it("break-glass reopens the restricted public endpoint and points the provider back at it", () => {
@@ -68,14 +79,15 @@ describe("DataPlaneCluster (EKS)", () => {
         });
 
         it("switching phases updates the provider in place: the same clusterIdentifier in every phase", () => {
-            const ids = [prod, tailnet, breakGlass].map((s) => s.one("pulumi:providers:kubernetes").inputs.clusterIdentifier);
-            assert.deepEqual(ids, ["byoc-acme-prod", "byoc-acme-prod", "byoc-acme-prod"]);
+            const ids = [prod, switchover, tailnet, breakGlass].map((s) => s.one("pulumi:providers:kubernetes").inputs.clusterIdentifier);
+            assert.deepEqual(ids, ["byoc-acme-prod", "byoc-acme-prod", "byoc-acme-prod", "byoc-acme-prod"]);
         });
 
         it("the flow table names the phase", () => {
             const row = (s: Stack) => (s.outputs.networkFlows as { flow: string; exposure: string; restrictedBy: string }[]).find((f) => f.flow === "Management → EKS API")!;
             assert.match(row(prod).restrictedBy, /^phase bootstrap: publicAccessCidrs = 203\.0\.113\.0\/28/);
             assert.equal(row(tailnet).exposure, "private");
+            assert.match(row(switchover).restrictedBy, /^phase switchover: publicAccessCidrs = .* still open/);
             assert.match(row(tailnet).restrictedBy, /^phase tailnet: private endpoint only/);
             assert.match(row(breakGlass).restrictedBy, /^phase break-glass/);
         });
@@ -128,7 +140,7 @@ describe("DataPlaneCluster (EKS)", () => {
             assert.equal(ebs?.inputs.podIdentityAssociations[0].serviceAccount, "ebs-csi-controller-sa");
             const ebsRole = stack.ofType("aws:iam/role:Role").find((r) => r.outputs.arn === ebs?.inputs.podIdentityAssociations[0].roleArn)!;
             assert.equal(JSON.parse(ebsRole.inputs.assumeRolePolicy).Statement[0].Condition.StringEquals["aws:RequestTag/kubernetes-service-account"], "ebs-csi-controller-sa");
-            assert.deepEqual(stack.ofType("aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort(), ["aws-ebs-csi-driver", "eks-pod-identity-agent", "metrics-server"]);
+            assert.deepEqual(stack.ofType("aws:eks/addon:Addon").map((a) => a.inputs.addonName).sort(), ["aws-ebs-csi-driver", "coredns", "eks-pod-identity-agent", "metrics-server"]);
         });
 
         it(`runs managed nodes in private subnets without public IPs, IMDSv2 only, encrypted volumes (${env})`, () => {

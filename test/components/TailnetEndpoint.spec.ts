@@ -173,6 +173,7 @@ describe("TailnetEndpoint", () => {
         // The published name, the device name and its MagicDNS FQDN (as the tailnet reports it once the agent is in).
         assert.match(k8sConf, /server_name k8s\.acme\.us-east-1\.aws\.byoc\.example-prd\.com k8s-acme-us-east-1 k8s-acme-us-east-1\.tailnet-mock\.ts\.net;/);
         assert.match(k8sConf, /proxy_ssl_verify on;/);
+        assert.match(k8sConf, /client_max_body_size 0;/, "a 1 MiB nginx default would refuse large CRDs and Helm release Secrets with 413");
         const chConf: string = prod.one(T.configMap, "byoc-acme-ch-nginx").inputs.data["nginx.conf"];
         assert.match(chConf, /ssl_preread on;/);
         assert.doesNotMatch(chConf, /ssl_certificate/);

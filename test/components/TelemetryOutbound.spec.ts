@@ -176,7 +176,6 @@ describe("TelemetryOutbound", () => {
             layers("prod-us-east-1-starport-layer-bucket"),
             layers("prod-registry-k8s-io-us-east-1"),
             layers("quayio-production-s3"),
-            layers("docker-images-prod"),
         ]);
         for (const s of policy.Statement.slice(0, 2)) assert.deepEqual(s.Condition, { StringEquals: { "aws:PrincipalAccount": MOCK_ACCOUNT } });
     });

@@ -65,7 +65,7 @@ function model(stack: Stack, env: Env): World {
     const config = stackConfig(env);
     const vpcCidr = config.network.vpcCidr;
     const peered = config.network.peering.map((x) => x.cidr);
-    const serviceCidr = kubernetesServiceCidrFor(vpcCidr, peered);
+    const serviceCidr = kubernetesServiceCidrFor(vpcCidr);
     const apiClusterIp = apiServerClusterIp(serviceCidr);
     const subnets = planSubnets(vpcCidr, config.network.azCount).private;
     const nodes = [addr(subnets[0], 10), addr(subnets[1], 10)];
@@ -225,7 +225,7 @@ const TELEMETRY: Case[] = [
     deny("operator", (w) => ({ ip: w.apiClusterIp, port: 80 }), "another port of the API ClusterIP"),
     deny("operator", svc(T, "byoc-monitoring-prometheus", 9090), "another Service's ClusterIP"),
     deny("kubeStateMetrics", pub(PUBLIC.anywhere), "the internet"),
-    ...["prometheus", "operator", "kubeStateMetrics"].map((r) => deny(r, (w) => ({ ip: addr(kubernetesServiceCidrFor(w.vpcCidr, w.peered), 77), port: 443 }), "any other ClusterIP on 443 (the API is a /32)")),
+    ...["prometheus", "operator", "kubeStateMetrics"].map((r) => deny(r, (w) => ({ ip: addr(kubernetesServiceCidrFor(w.vpcCidr), 77), port: 443 }), "any other ClusterIP on 443 (the API is a /32)")),
     // The webhook: the API server calls the operator from its ENIs.
     { from: (w) => ({ ip: w.apiEnis[0] }), to: podPort("operator", 10250), what: "API server → operator admission webhook", allowed: true },
     deny((w) => ({ ip: w.apiEnis[0] }), podPort("prometheus", 9090), "API server ENI → Prometheus"),

@@ -1,6 +1,6 @@
 // CIDR helpers: strict parsing, overlap/containment arithmetic and the subnet plan DataPlaneNetwork carves.
 import { strict as assert } from "assert";
-import { cidrProblem, contains, isCidr, isWorldOpen, overlaps, parseCidr, planSubnets, subnet, Cidr } from "../../stacks/cidr";
+import { apiServerClusterIp, cidrProblem, contains, isCidr, isWorldOpen, kubernetesServiceCidrFor, overlaps, parseCidr, planSubnets, subnet, Cidr } from "../../stacks/cidr";
 
 const c = (text: string): Cidr => {
     const parsed = parseCidr(text);
@@ -157,5 +157,15 @@ describe("stacks/cidr", () => {
             assert.throws(() => planSubnets("10.40.0.0/16", 0), /azCount 0 is not between 1 and 3/);
             assert.throws(() => planSubnets("10.40.0.0/16", 4), /azCount 4 is not between 1 and 3/);
         });
+    });
+});
+
+describe("stacks/cidr: the pinned Kubernetes service CIDR", () => {
+    it("is one of EKS's own two defaults, the first clear of the VPC, and depends on nothing else", () => {
+        assert.equal(kubernetesServiceCidrFor("10.40.0.0/16"), "172.20.0.0/16");
+        assert.equal(kubernetesServiceCidrFor("172.20.0.0/16"), "10.100.0.0/16");
+        assert.equal(kubernetesServiceCidrFor("172.20.128.0/20"), "10.100.0.0/16");
+        assert.equal(apiServerClusterIp("172.20.0.0/16"), "172.20.0.1");
+        assert.equal(apiServerClusterIp("10.100.0.0/16"), "10.100.0.1");
     });
 });

@@ -126,6 +126,11 @@ describe("stacks/schema: the stack configuration contract", () => {
             assert.deepEqual([...endpointKinds], ["kubernetes-api", "clickhouse-system", "metrics"]);
         });
 
+        it("refuses a peered network that overlaps the cluster's service CIDR (fixed per VPC: changing it replaces the cluster)", () => {
+            const peering = [{ vpcId: "vpc-0a1b2c3d4e5f67890", cidr: "172.20.0.0/20", ownerId: "444455556666" }];
+            assert.match(formatProblems(problems("prod", { "byoc:network": section("prod", "byoc:network", { peering }) })), /byoc:network\.peering\[0\]\.cidr = "172\.20\.0\.0\/20": overlaps the cluster's Kubernetes service CIDR 172\.20\.0\.0\/16/);
+        });
+
         it("refuses a tailscale:tailnet that contradicts byoc:tailscale.tailnet (the provider is configured from the latter)", () => {
             assert.match(formatProblems(problems("prod", { "tailscale:tailnet": "other.example" })), /tailscale:tailnet = "other\.example": differs from byoc:tailscale\.tailnet "example\.com"/);
             assert.equal(ok("prod", { "tailscale:tailnet": "example.com" }).tailscaleProvider.tailnet, "example.com");
@@ -142,7 +147,7 @@ describe("stacks/schema: the stack configuration contract", () => {
             assert.match(missing, /byoc:tailscale\.managementTag: is required with byoc:controlPlane\.phase "tailnet"/);
             const steady = ok("prod", { "byoc:controlPlane": cp({ phase: "tailnet" }), "byoc:tailscale": section("prod", "byoc:tailscale", { managementTag: "tag:byoc-management" }) });
             assert.equal(steady.controlPlane.access, "tailnet");
-            assert.match(formatProblems(problems("prod", { "byoc:controlPlane": cp({ phase: "steady" }) })), /byoc:controlPlane\.phase = "steady": must be one of "bootstrap", "tailnet"/);
+            assert.match(formatProblems(problems("prod", { "byoc:controlPlane": cp({ phase: "steady" }) })), /byoc:controlPlane\.phase = "steady": must be one of "bootstrap", "switchover", "tailnet"/);
         });
 
         it("ignores other namespaces (provider config such as tailscale:oauthClientId)", () => {
