@@ -28,6 +28,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         peering: config.network.peering,
         flowLogRetentionDays: config.baseline.logRetentionDays,
     });
+    flows.push(...network.flows);
 
     // The tailnet endpoints' CA comes first: in the "tailnet" phase the cluster's Kubernetes provider trusts it.
     const tailnetCa = new TailnetCertificateAuthority(name, { customer: config.customer.id });

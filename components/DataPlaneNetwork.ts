@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { planSubnets, parseCidr } from "../stacks/cidr";
 import { ByocComponent } from "./conventions";
+import { NetworkFlow } from "./flows";
 
 export interface PeeringArgs {
     vpcId: pulumi.Input<string>;
@@ -35,6 +36,8 @@ export class DataPlaneNetwork extends ByocComponent {
     readonly s3EndpointId: pulumi.Output<string>;
     readonly peeringConnectionIds: pulumi.Output<string[]>;
     readonly flowLogGroupName: pulumi.Output<string>;
+    /** The peering routes into the private subnets, as a flow row (none without peering). */
+    readonly flows: NetworkFlow[];
 
     constructor(name: string, args: DataPlaneNetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("DataPlaneNetwork", name, undefined, opts);
@@ -137,6 +140,14 @@ export class DataPlaneNetwork extends ByocComponent {
         this.s3EndpointId = s3Endpoint.id;
         this.peeringConnectionIds = pulumi.all(peerings.map((p) => p.id));
         this.flowLogGroupName = flowLogGroup.name;
+        this.flows = (args.peering ?? []).length === 0 ? [] : [{
+            flow: "Customer VPCs ↔ private subnets (VPC peering)",
+            direction: "inbound",
+            exposure: "private",
+            restrictedBy: pulumi.all(peerings.map((p) => p.id)).apply((ids) =>
+                `routes to ${(args.peering ?? []).map((p, i) => `${parseCidr(p.cidr)!.text} via ${ids[i]}`).join(", ")} on the private route tables only (public subnets have none); what the peers reach is what security groups admit: the internal NLB's allow list`),
+            component: "DataPlaneNetwork",
+        }];
         this.registerOutputs({
             vpcId: this.vpcId,
             vpcCidr: this.vpcCidr,

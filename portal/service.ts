@@ -39,8 +39,10 @@ export interface PortalOptions {
 const STACK_NAME = /^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/;
 const SYSTEM_SWEEPER = "system:sweeper";
 const SYSTEM = "system";
-/** The actor of the portal's own phase change (bootstrap → tailnet) after a private stack's first `up`. */
+/** The actor of the portal's own phase changes (bootstrap → switchover → tailnet) after a private stack's ups. */
 const SYSTEM_PHASE = "system:phase";
+/** The reason of the `up` the portal queues to move a private stack to phase switchover. */
+export const SWITCHOVER_UP_REASON = "move the Kubernetes provider to the tailnet (phase switchover)";
 /** The reason of the `up` the portal queues to move a private stack to phase tailnet. */
 export const TAILNET_UP_REASON = "close the public API endpoint (phase tailnet)";
 
@@ -148,8 +150,8 @@ export class Portal {
                 problems.push({ path: "byoc:access.grants", value: grants, message: "grants are added only by approving access requests (POST /api/customers/:id/access-requests)" });
             }
             const cp = b.config["byoc:controlPlane"];
-            if (isObject(cp) && cp.privateEndpointOnly === true && cp.phase === "tailnet") {
-                problems.push({ path: "byoc:controlPlane.phase", value: cp.phase, message: 'a new stack starts in phase "bootstrap" (leave phase out): the tailnet kubernetes-api endpoint does not exist yet; the portal moves the stack to "tailnet" after its first up' });
+            if (isObject(cp) && cp.privateEndpointOnly === true && (cp.phase === "switchover" || cp.phase === "tailnet")) {
+                problems.push({ path: "byoc:controlPlane.phase", value: cp.phase, message: 'a new stack starts in phase "bootstrap" (leave phase out): the tailnet kubernetes-api endpoint does not exist yet; after its first up the portal moves the stack to "switchover", and after a successful switchover up to "tailnet"' });
             }
             if (isObject(cp) && cp.privateEndpointOnly === true && cp.breakGlass === true) {
                 problems.push({ path: "byoc:controlPlane.breakGlass", value: cp.breakGlass, message: "break-glass is opened on a deployed stack with POST /api/customers/:id/break-glass, audited, never at creation" });
@@ -341,7 +343,7 @@ export class Portal {
                     this.afterPrivateUp(job, raw, result.outputs ?? {}, at);
                 } else {
                     if (c.status === "provisioning") this.store.updateCustomer(c.id, { status: "failed", updated_at: at });
-                    this.afterFailedTailnetUp(job, raw, c, result, at);
+                    this.afterFailedPrivateUp(job, raw, c, result, at);
                 }
             } else if (job.kind === "refresh" && ok && result.outputs) {
                 this.store.updateCustomer(c.id, { outputs: JSON.stringify(result.outputs), updated_at: at });
@@ -382,52 +384,77 @@ export class Portal {
     // ------------------------------------------------------------------ private API phases
 
     /**
-     * After a successful `up` of a private stack (inside finishJob's transaction). Phase bootstrap applied and
-     * still configured: move the stored config to phase "tailnet" and queue the `up` that closes the public
-     * endpoint — unless the config lacks what phase tailnet needs (the schema's rules) or the up's outputs show
-     * no tailnet device for kubernetes-api (the only way in once the endpoint is closed); then the stack stays in
-     * bootstrap and the reason is audited and kept as the customer's apiAccess.note. Phase tailnet applied: noted.
+     * After a successful `up` of a private stack (inside finishJob's transaction): the portal moves the stored
+     * config one phase on and queues the `up` that applies it, so bootstrap → switchover → tailnet needs no human.
+     *  - bootstrap applied → phase switchover (the provider moves to the tailnet, the public endpoint stays open),
+     *    unless the config lacks what switchover needs (the schema's rules) or the up's outputs show no tailnet
+     *    device for kubernetes-api (the provider's way in from now on);
+     *  - switchover applied → phase tailnet (the public endpoint closes): this success is the proof that the
+     *    provider reaches the API through the tailnet, so closing cannot lock management out;
+     *  - tailnet applied: noted.
+     * A blocked move leaves the phase as it is; the reason is audited (customer.phase-blocked) and kept as the
+     * customer's apiAccess.note, and the next successful up tries again.
      */
     private afterPrivateUp(job: JobRow, raw: Record<string, unknown>, outputs: Record<string, unknown>, at: string): void {
         const applied = accessOfRaw(raw);
-        if (applied !== "bootstrap" && applied !== "tailnet") return;
+        if (applied !== "bootstrap" && applied !== "switchover" && applied !== "tailnet") return;
         const c = this.store.customer(job.customer)!;
         if (c.status === "destroying" || c.status === "destroyed") return;
         const current = JSON.parse(c.config) as Record<string, unknown>;
-        if (applied === "tailnet") {
-            if (accessOfRaw(current) === "tailnet") this.store.updateCustomer(c.id, { api_note: `phase tailnet applied by ${job.id}: the public API endpoint is closed; management reaches the API through the tailnet kubernetes-api endpoint`, updated_at: at });
-            return;
-        }
         // Someone changed the phase while this up ran (break-glass, …): their change wins.
-        if (accessOfRaw(current) !== "bootstrap") return;
-        const next = withControlPlane(current, { phase: "tailnet" });
-        const blockers = tailnetBlockers(next, outputs);
-        if (blockers.length > 0) {
-            const note = `stays in phase bootstrap (public API endpoint open, restricted to byoc:controlPlane.managementCidrs): ${blockers.join("; ")}`;
-            this.store.updateCustomer(c.id, { api_note: note, updated_at: at });
-            this.store.audit(at, SYSTEM_PHASE, "customer.phase-blocked", c.id, { from: "bootstrap", to: "tailnet", after: job.id, reasons: blockers });
+        if (accessOfRaw(current) !== applied) return;
+        if (applied === "tailnet") {
+            this.store.updateCustomer(c.id, { api_note: `phase tailnet applied by ${job.id}: the public API endpoint is closed; management reaches the API through the tailnet kubernetes-api endpoint`, updated_at: at });
             return;
         }
-        const nextJob = this.queue(SYSTEM_PHASE, c.id, "up", TAILNET_UP_REASON); // reads the config when it starts
-        this.store.updateCustomer(c.id, { config: JSON.stringify(next), api_note: `moving to phase tailnet: ${nextJob} closes the public API endpoint`, updated_at: at });
-        this.store.audit(at, SYSTEM_PHASE, "customer.phase-changed", c.id, { from: "bootstrap", to: "tailnet", after: job.id, job: nextJob, device: (outputs.tailnetDevices as Record<string, unknown>)["kubernetes-api"] });
+        const to = applied === "bootstrap" ? "switchover" : "tailnet";
+        const next = withControlPlane(current, { phase: to });
+        const blockers = applied === "bootstrap" ? switchoverBlockers(next, outputs) : tailnetBlockers(next, outputs);
+        if (blockers.length > 0) {
+            const stays =
+                applied === "bootstrap"
+                    ? "stays in phase bootstrap (public API endpoint open, restricted to byoc:controlPlane.managementCidrs)"
+                    : "stays in phase switchover (public API endpoint still open, restricted to byoc:controlPlane.managementCidrs; the Kubernetes provider goes through the tailnet)";
+            this.store.updateCustomer(c.id, { api_note: `${stays}: ${blockers.join("; ")}`, updated_at: at });
+            this.store.audit(at, SYSTEM_PHASE, "customer.phase-blocked", c.id, { from: applied, to, after: job.id, reasons: blockers });
+            return;
+        }
+        const nextJob = this.queue(SYSTEM_PHASE, c.id, "up", to === "switchover" ? SWITCHOVER_UP_REASON : TAILNET_UP_REASON); // reads the config when it starts
+        const note =
+            to === "switchover"
+                ? `moving to phase switchover: ${nextJob} moves the Kubernetes provider to the tailnet kubernetes-api endpoint; the public API endpoint stays open until that up has succeeded`
+                : `moving to phase tailnet: ${job.id} proved the tailnet path, ${nextJob} closes the public API endpoint`;
+        this.store.updateCustomer(c.id, { config: JSON.stringify(next), api_note: note, updated_at: at });
+        const evidence = to === "switchover" ? { device: (outputs.tailnetDevices as Record<string, unknown>)["kubernetes-api"] } : { proof: job.id };
+        this.store.audit(at, SYSTEM_PHASE, "customer.phase-changed", c.id, { from: applied, to, after: job.id, job: nextJob, ...evidence });
     }
 
-    /** A failed `up` that was to apply phase tailnet while the cluster is not there yet: say how to get unstuck. */
-    private afterFailedTailnetUp(job: JobRow, raw: Record<string, unknown>, c: CustomerRow, result: OperationResult, at: string): void {
-        if (job.kind !== "up" || accessOfRaw(raw) !== "tailnet" || c.status === "destroying" || c.status === "destroyed") return;
-        if (appliedAccess(json<Record<string, unknown>>(c.outputs)?.clusterApiAccess) === "tailnet") return; // already there: an ordinary failure
+    /**
+     * A failed `up` that was to apply phase switchover or tailnet while the cluster is not there yet (inside
+     * finishJob's transaction): say what it means and how to get unstuck. Switchover: nothing was closed, so no
+     * break-glass is needed. Tailnet: the endpoint may be closed already, break-glass is the way back.
+     */
+    private afterFailedPrivateUp(job: JobRow, raw: Record<string, unknown>, c: CustomerRow, result: OperationResult, at: string): void {
+        const phase = accessOfRaw(raw);
+        if ((phase !== "switchover" && phase !== "tailnet") || c.status === "destroying" || c.status === "destroyed") return;
+        if (accessOfRaw(JSON.parse(c.config)) !== phase) return; // changed meanwhile (break-glass, …): that change has its own note
+        const applied = appliedAccess(json<Record<string, unknown>>(c.outputs)?.clusterApiAccess);
+        if (applied === phase) return; // already there: an ordinary failure
         const tag = (raw["byoc:tailscale"] as { managementTag?: string } | undefined)?.managementTag ?? "(byoc:tailscale.managementTag)";
-        this.store.updateCustomer(c.id, {
-            api_note: `the up to phase tailnet failed (${job.id}: ${result.message}); the machine running Pulumi must be on the tailnet with tag ${tag}. Re-run ${job.id}, or open break-glass (POST /api/customers/${c.id}/break-glass) to manage the stack over the restricted public endpoint`,
-            updated_at: at,
-        });
+        const api_note =
+            phase === "switchover"
+                ? `the up to phase switchover failed (${job.id}: ${result.message}); nothing was closed: the public API endpoint is still open (restricted to byoc:controlPlane.managementCidrs), so no break-glass is needed. In switchover the Kubernetes provider goes through the tailnet: the machine running Pulumi must be on the tailnet with tag ${tag}. Re-run ${job.id} (POST /api/jobs/${job.id}/rerun) once it is — the portal then moves on to phase tailnet — or set the provider back to the EKS endpoint meanwhile with POST /api/customers/${c.id}/break-glass (the endpoint is open already; closing it returns to switchover)`
+                : `the up to phase tailnet failed (${job.id}: ${result.message}); the machine running Pulumi must be on the tailnet with tag ${tag}. Re-run ${job.id}, or open break-glass (POST /api/customers/${c.id}/break-glass) to manage the stack over the restricted public endpoint`;
+        this.store.updateCustomer(c.id, { api_note, updated_at: at });
     }
 
     /**
      * Break-glass on a private stack past bootstrap (operator): `open` sets byoc:controlPlane.breakGlass true —
-     * the restricted public endpoint is reopened and the Kubernetes provider uses it — `close` sets it false (back
-     * to the configured phase). Either way one audited transaction: config, `up` job, audit entry with the reason.
+     * the restricted public endpoint is (re)opened and the Kubernetes provider goes back to it from the tailnet —
+     * `close` sets it false (back to the configured phase). So it opens in the phases whose provider goes through
+     * the tailnet, switchover (the endpoint is open, but a broken tailnet path fails every up) and tailnet, never
+     * in bootstrap (already on the EKS endpoint). Either way one audited transaction: config, `up` job, audit
+     * entry with the reason.
      */
     breakGlass(actor: Actor, id: string, body: unknown, action: "open" | "close"): { customer: CustomerView; job: JobView } {
         const b = isObject(body) ? body : {};
@@ -442,7 +469,7 @@ export class Portal {
             const access = accessOfRaw(raw);
             if (access === "public") throw new PortalError(409, `customer ${id} has a public API endpoint (byoc:controlPlane.privateEndpointOnly is not true): there is no break-glass, the restricted public endpoint is already the way in`);
             if (action === "open" && access === "break-glass") throw new PortalError(409, `break-glass is already open on ${id}`);
-            if (action === "open" && access === "bootstrap") throw new PortalError(409, `customer ${id} is in phase bootstrap: the restricted public endpoint is still open, nothing to break`);
+            if (action === "open" && access === "bootstrap") throw new PortalError(409, `customer ${id} is in phase bootstrap: the restricted public endpoint is still open and the Kubernetes provider already uses it, nothing to break`);
             if (action === "close" && access !== "break-glass") throw new PortalError(409, `break-glass is not open on ${id} (phase ${access})`);
             const next = withControlPlane(raw, { breakGlass: action === "open" });
             const check = parseStackConfig(next);
@@ -673,13 +700,13 @@ function csrCommonName(pem: string): string | undefined | null {
     }
 }
 
-const API_ACCESS: readonly ApiAccess[] = ["public", "bootstrap", "tailnet", "break-glass"];
+const API_ACCESS: readonly ApiAccess[] = ["public", "bootstrap", "switchover", "tailnet", "break-glass"];
 
 /** byoc:controlPlane → ApiAccess as stacks/schema.ts derives it, from raw values (SQLite gives JSON booleans as 1/0). */
 function accessOf(privateEndpointOnly: unknown, phase: unknown, breakGlass: unknown): ApiAccess {
     if (privateEndpointOnly !== true && privateEndpointOnly !== 1) return "public";
     if (breakGlass === true || breakGlass === 1) return "break-glass";
-    return phase === "tailnet" ? "tailnet" : "bootstrap";
+    return phase === "switchover" || phase === "tailnet" ? phase : "bootstrap";
 }
 
 function accessOfRaw(raw: Record<string, unknown>): ApiAccess {
@@ -697,32 +724,46 @@ function withControlPlane(raw: Record<string, unknown>, patch: Record<string, un
     return { ...raw, "byoc:controlPlane": { ...cp, ...patch } };
 }
 
-/** Config problems of `next` (phase tailnet), one line each: the schema's rules are the single source of truth. */
+/** Config problems of `next` (the next phase), one line each: the schema's rules are the single source of truth. */
 function configBlockers(next: Record<string, unknown>): string[] {
     const parsed = parseStackConfig(next);
     return parsed.ok ? [] : parsed.problems.map((p) => `${p.path}: ${p.message}`);
 }
 
 /**
- * Why a stack whose bootstrap `up` just succeeded cannot close its public endpoint yet ([] when it can): the
- * config rules of phase tailnet, then the up's evidence that the way in exists — output
+ * Why a stack whose bootstrap `up` just succeeded cannot move its Kubernetes provider to the tailnet yet ([]
+ * when it can): the config rules of phase switchover, then the up's evidence that the way in exists — output
  * tailnetDevices["kubernetes-api"] with a tailnet address, i.e. the agent logged in and the tailnet knows it.
  */
-function tailnetBlockers(next: Record<string, unknown>, outputs: Record<string, unknown>): string[] {
+function switchoverBlockers(next: Record<string, unknown>, outputs: Record<string, unknown>): string[] {
     const problems = configBlockers(next);
     if (problems.length > 0) return problems;
     const devices = outputs.tailnetDevices;
     const device = isObject(devices) ? devices["kubernetes-api"] : undefined;
     const addresses = isObject(device) && Array.isArray(device.addresses) ? device.addresses : [];
     if (addresses.length === 0) {
-        return ['the bootstrap up\'s outputs show no tailnet device for kubernetes-api (tailnetDevices["kubernetes-api"] with a tailnet address): closing the public endpoint now would leave no way in; run up again once the agent is on the tailnet'];
+        return ['the bootstrap up\'s outputs show no tailnet device for kubernetes-api (tailnetDevices["kubernetes-api"] with a tailnet address): the Kubernetes provider would have no way in through the tailnet; run up again once the agent is on the tailnet'];
+    }
+    return [];
+}
+
+/**
+ * Why a stack whose switchover `up` just succeeded cannot close its public endpoint yet ([] when it can): the
+ * config rules of phase tailnet, then that the up really applied switchover (output clusterApiAccess), i.e. the
+ * provider did go through the tailnet — the success is the proof only then.
+ */
+function tailnetBlockers(next: Record<string, unknown>, outputs: Record<string, unknown>): string[] {
+    const problems = configBlockers(next);
+    if (problems.length > 0) return problems;
+    if (outputs.clusterApiAccess !== "switchover") {
+        return [`the switchover up's output clusterApiAccess is ${JSON.stringify(outputs.clusterApiAccess ?? null)}, not "switchover": it does not prove the Kubernetes provider reaches the API through the tailnet, so the public endpoint stays open`];
     }
     return [];
 }
 
 /** At creation: what would keep a bootstrap stack from advancing after its first up (null when nothing known). */
 function bootstrapForecast(raw: Record<string, unknown>): string | null {
-    const problems = configBlockers(withControlPlane(raw, { phase: "tailnet" }));
+    const problems = configBlockers(withControlPlane(raw, { phase: "switchover" }));
     return problems.length > 0 ? `will stay in phase bootstrap after the initial deployment: ${problems.join("; ")}` : null;
 }
 
@@ -754,7 +795,8 @@ export interface CustomerView {
 /**
  * How management reaches the EKS API. `phase`: what the stored config says (what the next up applies);
  * `applied`: output clusterApiAccess of the last successful up (null before one); `note`: the portal's last word
- * on the phase — why a private stack stays in bootstrap, which job moves it, a failed move, break-glass reasons.
+ * on the phase — why a private stack stays in bootstrap or switchover, which job moves it, a failed move,
+ * break-glass reasons. A private stack's phase is bootstrap, switchover, tailnet or break-glass.
  */
 export interface ApiAccessView {
     phase: ApiAccess;

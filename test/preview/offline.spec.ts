@@ -24,6 +24,7 @@ describe("offline preview", () => {
             "Billing scraper → provider S3 | outbound | private",
             "State Exporter → provider SQS | outbound | public",
             "AlertManager → provider alert webhook | outbound | public",
+            "Customer VPCs ↔ private subnets (VPC peering) | inbound | private",
         ]) assert.ok(flows.includes(expected), `missing flow ${expected}\n${flows.join("\n")}`);
         assert.ok(result.flows!.some((f) => f.direction === "inbound over an outbound tunnel" && f.exposure === "private"), "tailnet flow");
         assert.ok(result.flows!.some((f) => /Tailscale agent/.test(f.flow) && f.direction === "outbound"), "tailscale egress flow");
