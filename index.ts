@@ -27,6 +27,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         natGateways: config.network.natGateways,
         peering: config.network.peering,
         flowLogRetentionDays: config.baseline.logRetentionDays,
+        kmsKeyArn: config.encryption.kmsKeyArn,
     });
     flows.push(...network.flows);
 
@@ -49,6 +50,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         nodeInstanceType: config.baseline.nodes.instanceType,
         nodeCount: config.baseline.nodes,
         logRetentionDays: config.baseline.logRetentionDays,
+        kmsKeyArn: config.encryption.kmsKeyArn,
     });
     flows.push(...cluster.flows);
     const k8s = { providers: [cluster.provider] };
@@ -66,6 +68,10 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         clusterName: cluster.clusterName,
         vpcId: network.vpcId,
         region: config.region,
+        privateLink: config.ingress.privateLink,
+        privateSubnetIds: network.privateSubnetIds,
+        vpcCidr: config.network.vpcCidr,
+        clusterSecurityGroupId: cluster.clusterSecurityGroupId,
     }, k8s);
     flows.push(...ingress.flows);
 
@@ -130,11 +136,17 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         stateQueueArn: config.telemetry.stateQueueArn,
         alertWebhookUrl: config.telemetry.alertWebhookUrl,
         metricsRetentionDays: config.baseline.logRetentionDays,
+        kmsKeyArn: config.encryption.kmsKeyArn,
     }, k8s);
     flows.push(...telemetry.flows);
 
     return {
-        operatorActions: operatorActions(config, { nameServers: ingress.nameServers, peeringConnectionIds: network.peeringConnectionIds }),
+        operatorActions: operatorActions(config, {
+            nameServers: ingress.nameServers,
+            peeringConnectionIds: network.peeringConnectionIds,
+            endpointService: ingress.endpointService?.serviceName ?? pulumi.output(""),
+            endpointServiceId: ingress.endpointService?.id ?? pulumi.output(""),
+        }),
         vpcId: network.vpcId,
         vpcCidr: network.vpcCidr,
         availabilityZones: network.availabilityZones,
@@ -152,6 +164,10 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         ingressAllowList: ingress.allowList,
         ingressLoadBalancerHostname: ingress.loadBalancerHostname,
         ingressNameServers: ingress.nameServers,
+        // mode privatelink: what the customer's interface endpoint connects to, and the name it resolves with private DNS.
+        ...(ingress.endpointService
+            ? { ingressEndpointService: pulumi.all([ingress.endpointService.serviceName, ingress.endpointService.id]).apply(([serviceName, id]) => ({ serviceName, id, privateDnsName: ingress.endpointService!.privateDnsName })) }
+            : {}),
         telemetryNamespace: telemetry.namespace,
         telemetryStorageClass: telemetry.storageClassName,
         telemetryThanosBucket: telemetry.thanosBucketName,
@@ -168,6 +184,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         tailnetAclFragment,
         troubleshootingCaCertPem: access.caCertPem,
         troubleshootingGrants: access.grants,
+        encryptionKeys: encryptionKeys(config, { secrets: cluster.secretsKeyArn, thanos: telemetry.thanosKeyArn, flowLogs: network.flowLogKeyArn }),
         networkFlows: resolveFlows(flows),
     };
 }
@@ -176,8 +193,13 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
  * What a person (or the portal) must do outside this program for the stack to work: steps Pulumi cannot take from
  * the customer's account. The offline preview prints them; the portal shows them with the customer.
  */
-function operatorActions(config: StackConfig, out: { nameServers: pulumi.Output<string[]>; peeringConnectionIds: pulumi.Output<string[]> }): pulumi.Output<string[]> {
-    return pulumi.all([out.nameServers, out.peeringConnectionIds]).apply(([nameServers, peerings]) => {
+function operatorActions(config: StackConfig, out: {
+    nameServers: pulumi.Output<string[]>;
+    peeringConnectionIds: pulumi.Output<string[]>;
+    endpointService: pulumi.Output<string>;
+    endpointServiceId: pulumi.Output<string>;
+}): pulumi.Output<string[]> {
+    return pulumi.all([out.nameServers, out.peeringConnectionIds, out.endpointService, out.endpointServiceId]).apply(([nameServers, peerings, endpointService, endpointServiceId]) => {
         const actions = [
             `Delegate ${config.ingress.domain} to ${nameServers.join(", ")} in its parent zone: the gateway certificate (DNS-01) cannot issue, and clients cannot resolve the hostname, until it is.`,
             `Publish the tailnetDnsRecords output (A records to the agents' 100.x addresses) in ${config.tailscale.domain}, so the published tailnet names resolve; MagicDNS device names work without it.`,
@@ -188,6 +210,9 @@ function operatorActions(config: StackConfig, out: { nameServers: pulumi.Output<
                 actions.push(`Accept VPC peering ${peerings[i]} in account ${p.ownerId ?? "(this account)"}${p.region ? ` (${p.region})` : ""} and route ${config.network.vpcCidr} to it on the customer's side; until then ${p.cidr} is unreachable.`);
             }
         });
+        if (config.ingress.mode === "privatelink") {
+            actions.push(`Give the customer the endpoint service ${endpointService}: they create an interface endpoint to it in their VPC (private DNS on: ${config.ingress.domain ? `clickhouse.${config.ingress.domain}` : "the client hostname"} then resolves to it)${config.ingress.privateLink?.acceptanceRequired ? `, and you accept it: aws ec2 accept-vpc-endpoint-connections --service-id ${endpointServiceId} --vpc-endpoint-ids <id>` : ""}. The private DNS name is verified through the TXT record this stack writes in its zone, once the zone is delegated.`);
+        }
         if (config.controlPlane.access === "bootstrap") {
             actions.push("Phase bootstrap: once this up has succeeded, set byoc:controlPlane.phase: switchover and run up again (the portal does both): the provider moves to the tailnet while the public endpoint stays open.");
         }
@@ -199,6 +224,23 @@ function operatorActions(config: StackConfig, out: { nameServers: pulumi.Output<
         }
         return actions;
     });
+}
+
+/** Every place the data plane encrypts with KMS, and with which key: the customer's own, or one the stack created. */
+function encryptionKeys(config: StackConfig, keys: { secrets: pulumi.Output<string>; thanos: pulumi.Output<string>; flowLogs: pulumi.Output<string> }) {
+    const customer = config.encryption.kmsKeyArn;
+    const ebs = customer ?? "aws/ebs (AWS-managed)";
+    return pulumi.all([keys.secrets, keys.thanos, keys.flowLogs]).apply(([secrets, thanos, flowLogs]) => ({
+        customerManaged: customer !== undefined,
+        uses: [
+            { what: "EKS Secrets (envelope encryption)", key: secrets },
+            { what: "EKS control-plane log group", key: customer ?? "CloudWatch Logs default encryption" },
+            { what: "node root volumes (launch template)", key: ebs },
+            { what: "log and metric volumes (StorageClass byoc-gp3-encrypted)", key: ebs },
+            { what: "Thanos metrics bucket (SSE-KMS)", key: thanos },
+            { what: "VPC flow logs (log group)", key: flowLogs },
+        ],
+    }));
 }
 
 const secretOrUndefined = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));

@@ -12,7 +12,7 @@ import type { ApiAccess } from "../stacks/schema";
 import { endpointSettings, managementFlowRestriction, providerViaTailnet, tailnetKubeconfig } from "./render/apiAccess";
 import { ByocComponent } from "./conventions";
 import { NetworkFlow } from "./flows";
-import { podIdentityTrustPolicy } from "./render/iam";
+import { ebsCsiKmsPolicy, podIdentityTrustPolicy } from "./render/iam";
 
 export interface DataPlaneClusterArgs {
     /** EKS cluster name; unique per account and region. */
@@ -31,6 +31,11 @@ export interface DataPlaneClusterArgs {
     nodeInstanceType: pulumi.Input<string>;
     nodeCount: { min: number; desired: number; max: number };
     logRetentionDays?: pulumi.Input<number>;
+    /**
+     * The customer's KMS key (byoc:encryption.kmsKeyArn): then it encrypts Secrets, the control-plane log group and
+     * the nodes' root volumes, and the component creates no key. Without it, a key of its own encrypts Secrets.
+     */
+    kmsKeyArn?: string;
 }
 
 /**
@@ -67,24 +72,25 @@ export class DataPlaneCluster extends ByocComponent {
         this.validate(name, args);
         const parent = { parent: this };
 
-        const secretsKey = new aws.kms.Key(`${name}-secrets`, {
+        const secretsKeyArn = args.kmsKeyArn !== undefined ? pulumi.output(args.kmsKeyArn) : new aws.kms.Key(`${name}-secrets`, {
             description: `Envelope encryption of Kubernetes Secrets in ${name}`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
-        }, parent);
+        }, parent).arn;
         // Control-plane logs go to /aws/eks/<cluster>/cluster; owning the group (created first) sets its retention.
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-control-plane`, {
             name: pulumi.interpolate`/aws/eks/${args.clusterName}/cluster`,
             retentionInDays: args.logRetentionDays ?? 90,
+            kmsKeyId: args.kmsKeyArn,
         }, parent);
 
-        const cluster = this.createCluster(name, args, secretsKey, logGroup);
+        const cluster = this.createCluster(name, args, secretsKeyArn, logGroup);
         // Everything that names the cluster takes the name from the cluster itself, so it waits for it (a plain
         // string would let Pod Identity associations and access entries race the ~10 minute cluster creation).
         // (The remote component's output carries the dependency; its `eksCluster` reference is only needed as that.)
         this.clusterName = pulumi.all([cluster.eksCluster, args.clusterName]).apply(([, n]) => n);
         const nodes = this.createNodes(name, args, this.clusterName);
-        const podIdentityAgent = this.createAddons(name, this.clusterName, nodes);
+        const podIdentityAgent = this.createAddons(name, this.clusterName, nodes, args.kmsKeyArn);
 
         const endpoint = endpointSettings(args.apiAccess, args.managementCidrs);
         const kubeconfig = providerViaTailnet(args.apiAccess) ? this.tailnetKubeconfig(args) : cluster.kubeconfigJson;
@@ -100,7 +106,7 @@ export class DataPlaneCluster extends ByocComponent {
         this.kubeconfig = pulumi.secret(kubeconfig);
         this.clusterSecurityGroupId = cluster.clusterSecurityGroupId;
         this.nodeRoleArn = nodes.nodeRoleArn;
-        this.secretsKeyArn = secretsKey.arn;
+        this.secretsKeyArn = secretsKeyArn;
         this.apiAccess = args.apiAccess;
         this.endpointAccess = endpoint.endpointPublicAccess ? "public-restricted" : "private";
         this.serviceCidr = args.serviceCidr;
@@ -135,7 +141,7 @@ export class DataPlaneCluster extends ByocComponent {
         }
     }
 
-    private createCluster(name: string, args: DataPlaneClusterArgs, secretsKey: aws.kms.Key, logGroup: aws.cloudwatch.LogGroup): eks.Cluster {
+    private createCluster(name: string, args: DataPlaneClusterArgs, secretsKeyArn: pulumi.Output<string>, logGroup: aws.cloudwatch.LogGroup): eks.Cluster {
         return new eks.Cluster(`${name}-eks`, {
             name: args.clusterName,
             version: args.kubernetesVersion ?? KUBERNETES_VERSION,
@@ -144,7 +150,7 @@ export class DataPlaneCluster extends ByocComponent {
             kubernetesServiceIpAddressRange: args.serviceCidr,
             endpointPrivateAccess: true,
             ...endpointSettings(args.apiAccess, args.managementCidrs),
-            encryptionConfigKeyArn: secretsKey.arn,
+            encryptionConfigKeyArn: secretsKeyArn,
             enabledClusterLogTypes: ["api", "audit", "authenticator"],
             // Access entries (not aws-auth) so troubleshooting access can be granted and revoked per engineer.
             // Managed node groups get their EC2_LINUX access entry from EKS itself, so no instanceRoles here.
@@ -178,7 +184,7 @@ export class DataPlaneCluster extends ByocComponent {
         );
         const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
             metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
-            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", kmsKeyId: args.kmsKeyArn, deleteOnTermination: "true" } }],
             tagSpecifications: [{ resourceType: "instance", tags: { Name: pulumi.interpolate`${args.clusterName}-node` } }],
         }, parent);
         const group = new aws.eks.NodeGroup(`${name}-nodes`, {
@@ -194,7 +200,7 @@ export class DataPlaneCluster extends ByocComponent {
     }
 
     /** EKS add-ons, after the nodes: their Deployments cannot become ready on a cluster without nodes. Returns the Pod Identity agent. */
-    private createAddons(name: string, clusterName: pulumi.Output<string>, nodes: aws.eks.NodeGroup): aws.eks.Addon {
+    private createAddons(name: string, clusterName: pulumi.Output<string>, nodes: aws.eks.NodeGroup, kmsKeyArn?: string): aws.eks.Addon {
         const after = { parent: this, dependsOn: [nodes], customTimeouts: { create: "20m", update: "20m" } };
         // Workloads get AWS credentials through EKS Pod Identity: no OIDC trust policies to keep in sync.
         const podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity`, { clusterName, addonName: ADDONS[0] }, after);
@@ -206,6 +212,9 @@ export class DataPlaneCluster extends ByocComponent {
                 JSON.stringify(podIdentityTrustPolicy({ account: a, session: { clusterName: cluster, namespace: "kube-system", serviceAccount: "ebs-csi-controller-sa" } }))),
         }, { parent: this });
         const ebsPolicy = new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, { parent: this });
+        // The managed policy covers AWS-managed keys only; a customer key needs these on the driver's role
+        // (aws-ebs-csi-driver docs/install.md, "KMS encryption").
+        if (kmsKeyArn) new aws.iam.RolePolicy(`${name}-ebs-csi-kms`, { role: ebsCsiRole.id, policy: JSON.stringify(ebsCsiKmsPolicy(kmsKeyArn)) }, { parent: this });
         new aws.eks.Addon(`${name}-ebs-csi`, {
             clusterName,
             addonName: ADDONS[1],

@@ -22,6 +22,8 @@ export interface DataPlaneNetworkArgs {
     peering?: PeeringArgs[];
     /** Days to keep VPC flow logs. */
     flowLogRetentionDays?: pulumi.Input<number>;
+    /** The customer's KMS key (byoc:encryption.kmsKeyArn) for the flow logs; without it the component creates one. */
+    kmsKeyArn?: string;
 }
 
 export class DataPlaneNetwork extends ByocComponent {
@@ -36,6 +38,7 @@ export class DataPlaneNetwork extends ByocComponent {
     readonly s3EndpointId: pulumi.Output<string>;
     readonly peeringConnectionIds: pulumi.Output<string[]>;
     readonly flowLogGroupName: pulumi.Output<string>;
+    readonly flowLogKeyArn: pulumi.Output<string>;
     /** The peering routes into the private subnets, as a flow row (none without peering). */
     readonly flows: NetworkFlow[];
 
@@ -127,7 +130,7 @@ export class DataPlaneNetwork extends ByocComponent {
             tags: { Name: `${name}-s3` },
         }, parent);
 
-        const flowLogGroup = this.flowLogs(name, vpc, args.flowLogRetentionDays ?? 90);
+        const flowLogGroup = this.flowLogs(name, vpc, args.flowLogRetentionDays ?? 90, args.kmsKeyArn);
 
         this.vpcId = vpc.id;
         this.vpcCidr = vpc.cidrBlock;
@@ -140,6 +143,7 @@ export class DataPlaneNetwork extends ByocComponent {
         this.s3EndpointId = s3Endpoint.id;
         this.peeringConnectionIds = pulumi.all(peerings.map((p) => p.id));
         this.flowLogGroupName = flowLogGroup.name;
+        this.flowLogKeyArn = flowLogGroup.kmsKeyId as pulumi.Output<string>;
         this.flows = (args.peering ?? []).length === 0 ? [] : [{
             flow: "Customer VPCs ↔ private subnets (VPC peering)",
             direction: "inbound",
@@ -163,13 +167,13 @@ export class DataPlaneNetwork extends ByocComponent {
         });
     }
 
-    /** All VPC traffic metadata to a CloudWatch log group encrypted with its own KMS key. */
-    private flowLogs(name: string, vpc: aws.ec2.Vpc, retentionDays: pulumi.Input<number>): aws.cloudwatch.LogGroup {
+    /** All VPC traffic metadata to a CloudWatch log group encrypted with the customer's key or one of its own. */
+    private flowLogs(name: string, vpc: aws.ec2.Vpc, retentionDays: pulumi.Input<number>, customerKeyArn?: string): aws.cloudwatch.LogGroup {
         const parent = { parent: this };
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const region = aws.getRegionOutput({}, parent).region;
         const partition = aws.getPartitionOutput({}, parent).partition;
-        const key = new aws.kms.Key(`${name}-flow-logs`, {
+        const keyArn = customerKeyArn ?? new aws.kms.Key(`${name}-flow-logs`, {
             description: `Encrypts VPC flow logs of ${name}`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
@@ -187,8 +191,8 @@ export class DataPlaneNetwork extends ByocComponent {
                     },
                 ],
             }),
-        }, parent);
-        const group = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { name: `/byoc/${name}/flow-logs`, retentionInDays: retentionDays, kmsKeyId: key.arn }, parent);
+        }, parent).arn;
+        const group = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { name: `/byoc/${name}/flow-logs`, retentionInDays: retentionDays, kmsKeyId: keyArn }, parent);
         const role = new aws.iam.Role(`${name}-flow-logs`, {
             assumeRolePolicy: pulumi.jsonStringify({
                 Version: "2012-10-17",

@@ -33,6 +33,12 @@ export interface IngressGatewayArgs {
     clickhouse?: r.ClickHouseTarget;
     /** Gateway pods (HPA bounds); defaults by environment. */
     gatewayReplicas?: { min: number; max: number };
+    /** mode privatelink: who may connect (byoc:ingress.privateLink) and where the NLB goes (the private subnets). */
+    privateLink?: { allowedPrincipals: string[]; acceptanceRequired: boolean };
+    privateSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
+    vpcCidr?: string;
+    /** The cluster security group the pods' ENIs carry (DataPlaneCluster.clusterSecurityGroupId). */
+    clusterSecurityGroupId?: pulumi.Input<string>;
 }
 
 /** Seconds Helm waits for a release's resources to become ready. */
@@ -55,6 +61,8 @@ export class IngressGateway extends ByocComponent {
     /** Name servers of the `<domain>` zone: the parent zone must delegate to them (DNS-01 and the client name need it). */
     readonly nameServers: pulumi.Output<string[]>;
     readonly flows: NetworkFlow[];
+    /** mode privatelink: what the customer's interface endpoint connects to. */
+    readonly endpointService?: { serviceName: pulumi.Output<string>; id: pulumi.Output<string>; privateDnsName: string };
 
     constructor(name: string, args: IngressGatewayArgs, opts?: pulumi.ComponentResourceOptions) {
         super("IngressGateway", name, r.ROLE, opts);
@@ -68,6 +76,11 @@ export class IngressGateway extends ByocComponent {
             acmeServer: args.acmeServer,
         };
         const problems = r.settingsProblems(settings);
+        if (args.mode === "privatelink") {
+            if (!args.privateLink || args.privateLink.allowedPrincipals.length === 0) problems.push({ arg: "ingress.privateLink.allowedPrincipals", value: args.privateLink?.allowedPrincipals, message: "is required in mode privatelink: the endpoint service admits exactly these principals" });
+            if (args.privateLink?.allowedPrincipals.some((p) => p.trim() === "*")) problems.push({ arg: "ingress.privateLink.allowedPrincipals", value: args.privateLink.allowedPrincipals, message: "must not contain *: any AWS account could connect an endpoint" });
+            if (!args.privateSubnetIds || !args.vpcCidr || !args.clusterSecurityGroupId) problems.push({ arg: "privateSubnetIds", value: undefined, message: "vpcCidr and clusterSecurityGroupId are required in mode privatelink (the NLB goes into the private subnets and reaches the pods)" });
+        }
         if (problems.length > 0) {
             const lines = problems.map((p) => `  ${p.arg} = ${JSON.stringify(p.value)}: ${p.message}`);
             throw new pulumi.ResourceError(`IngressGateway ${name}: invalid arguments:\n${lines.join("\n")}`, this);
@@ -139,7 +152,7 @@ export class IngressGateway extends ByocComponent {
         // istiod must be up (its webhook fills in the `auto` image of the gateway pods, failurePolicy Fail), and the
         // Load Balancer Controller too (its pod webhook injects the readiness gate, failurePolicy Ignore: a pod
         // created before it runs would silently go without).
-        const deployment = new k8s.apps.v1.Deployment(`${name}-gateway`, r.gatewayDeployment(replicas) as k8s.apps.v1.DeploymentArgs, {
+        const deployment = new k8s.apps.v1.Deployment(`${name}-gateway`, r.gatewayDeployment(replicas, args.mode === "privatelink") as k8s.apps.v1.DeploymentArgs, {
             ...after(gatewayNs, istiod, lbc, sdsBinding),
             customTimeouts: { create: "15m", update: "15m" },
         });
@@ -159,8 +172,15 @@ export class IngressGateway extends ByocComponent {
 
         // `*.<domain>` → the NLB. In private mode the name is public but resolves to the internal NLB's private
         // addresses, reachable only over the peering.
-        const lbHostname = service.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname ?? "");
-        new aws.route53.Record(`${name}-wildcard`, { zoneId: zone.zoneId, name: r.wildcardFor(args.domain), type: "CNAME", ttl: 60, records: [lbHostname] }, parent);
+        let lbHostname: pulumi.Output<string>;
+        if (args.mode === "privatelink") {
+            const pl = this.createPrivateLink(name, args, { service, lbc, zoneId: zone.zoneId, hostname });
+            lbHostname = pl.nlbDnsName;
+            this.endpointService = pl.endpointService;
+        } else {
+            lbHostname = service.status.apply((s) => s?.loadBalancer?.ingress?.[0]?.hostname ?? "");
+            new aws.route53.Record(`${name}-wildcard`, { zoneId: zone.zoneId, name: r.wildcardFor(args.domain), type: "CNAME", ttl: 60, records: [lbHostname] }, parent);
+        }
 
         this.hostname = pulumi.output(hostname);
         this.scheme = r.schemeFor(args.mode);
@@ -171,8 +191,9 @@ export class IngressGateway extends ByocComponent {
         this.flows = [{
             flow: "Client queries → NLB → Istio → ClickHouse",
             direction: "inbound",
-            exposure: args.mode,
-            restrictedBy: r.ingressFlowRestriction({ mode: args.mode, sourceRanges, peeredCidrs: settings.peeredCidrs, domain: args.domain }),
+            // PrivateLink is a private connection (the source document's "Private" boundary).
+            exposure: args.mode === "public" ? "public" : "private",
+            restrictedBy: r.ingressFlowRestriction({ mode: args.mode, sourceRanges, peeredCidrs: settings.peeredCidrs, domain: args.domain, privateLink: args.privateLink }),
             component: "IngressGateway",
         }];
         this.registerOutputs({
@@ -183,6 +204,93 @@ export class IngressGateway extends ByocComponent {
             zoneId: this.zoneId,
             nameServers: this.nameServers,
         });
+    }
+
+    /**
+     * PrivateLink: an internal NLB that Pulumi owns (its ARN is what the endpoint service needs, known in the graph
+     * rather than looked up after the controller made one), one IP target group and TCP listener per TLS port, the
+     * controller's TargetGroupBindings registering the gateway pods, and the endpoint service admitting exactly the
+     * configured principals, each endpoint accepted. PrivateLink hides the client's address behind the NLB, so the
+     * target groups speak proxy protocol v2 and the gateway reads it: the allow list still applies at Istio.
+     */
+    private createPrivateLink(name: string, args: IngressGatewayArgs, c: { service: k8s.core.v1.Service; lbc: pulumi.Resource; zoneId: pulumi.Output<string>; hostname: string }) {
+        const parent = { parent: this };
+        const pl = args.privateLink!;
+        const lbTags = { ...roleTags(r.ROLE), [r.LBC_CLUSTER_TAG]: pulumi.output(args.clusterName) };
+        // No inbound rule: with PrivateLink rule enforcement off, endpoint traffic is admitted and nothing else is.
+        const nlbSg = new aws.ec2.SecurityGroup(`${name}-privatelink-nlb`, {
+            vpcId: args.vpcId,
+            description: "PrivateLink NLB of the ClickHouse ingress: no inbound rules (endpoint traffic only); egress to the gateway pods",
+            egress: [...r.PRIVATELINK_PORTS, r.HEALTH_PORT].map((port) => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: [args.vpcCidr!], description: `to the gateway pods on ${port}` })),
+            tags: roleTags(r.ROLE),
+        }, parent);
+        const nlb = new aws.lb.LoadBalancer(`${name}-privatelink`, {
+            loadBalancerType: "network",
+            internal: true,
+            subnets: args.privateSubnetIds!,
+            securityGroups: [nlbSg.id],
+            enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "off",
+            enableCrossZoneLoadBalancing: true,
+            tags: lbTags,
+        }, parent);
+        const bindings: pulumi.Resource[] = [];
+        for (const port of r.PRIVATELINK_PORTS) {
+            const tg = new aws.lb.TargetGroup(`${name}-privatelink-${port}`, {
+                port,
+                protocol: "TCP",
+                targetType: "ip",
+                vpcId: args.vpcId,
+                proxyProtocolV2: true,
+                deregistrationDelay: 30,
+                // TCP, not HTTP /healthz/ready: with proxy protocol on, the NLB sends a PROXY header on health checks too,
+                // and Istio 1.26's status port does not read it (400; istio/istio#39868, fixed in 1.27 behind
+                // ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL). A connect to 15021 still says Envoy is up.
+                healthCheck: { protocol: "TCP", port: String(r.HEALTH_PORT) },
+                tags: lbTags,
+            }, parent);
+            new aws.lb.Listener(`${name}-privatelink-${port}`, {
+                loadBalancerArn: nlb.arn,
+                port,
+                protocol: "TCP",
+                defaultActions: [{ type: "forward", targetGroupArn: tg.arn }],
+                tags: roleTags(r.ROLE),
+            }, parent);
+            bindings.push(new k8s.apiextensions.CustomResource(`${name}-privatelink-${port}`,
+                r.targetGroupBinding({ port, targetGroupArn: tg.arn }), { parent: this, dependsOn: [c.lbc, c.service] }));
+        }
+        // The pods (on the cluster security group) admit the NLB on the TLS ports and the health port. Pulumi owns these
+        // rules rather than the binding's `networking`, so they are visible to the policy pack and need no
+        // controller write on the nodes' security group.
+        [...r.PRIVATELINK_PORTS, r.HEALTH_PORT].forEach((port) => new aws.vpc.SecurityGroupIngressRule(`${name}-privatelink-pods-${port}`, {
+            securityGroupId: args.clusterSecurityGroupId!,
+            referencedSecurityGroupId: nlbSg.id,
+            ipProtocol: "tcp",
+            fromPort: port,
+            toPort: port,
+            description: `PrivateLink NLB to the ingress gateway pods on ${port}`,
+            tags: roleTags(r.ROLE),
+        }, parent));
+        const service = new aws.ec2.VpcEndpointService(`${name}-privatelink`, {
+            acceptanceRequired: pl.acceptanceRequired,
+            networkLoadBalancerArns: [nlb.arn],
+            allowedPrincipals: pl.allowedPrincipals,
+            // Consumers with private DNS on their endpoint resolve the client hostname to it; proven by a TXT record.
+            privateDnsName: c.hostname,
+            supportedIpAddressTypes: ["ipv4"],
+            tags: roleTags(r.ROLE),
+        }, { parent: this, dependsOn: bindings });
+        // The private DNS name is proven with a public TXT record (privateDnsNameConfigurations: name + value) in the
+        // stack's zone; verification is started here but not awaited: it succeeds once the zone is delegated.
+        const verification = service.privateDnsNameConfigurations.apply((v) => v?.[0]);
+        const txt = new aws.route53.Record(`${name}-privatelink-dns-verification`, {
+            zoneId: c.zoneId,
+            name: verification.apply((v) => v?.name ?? `_byoc-verification.${args.domain}`).apply((n) => (n.endsWith(args.domain) ? n : `${n}.${args.domain}`)),
+            type: "TXT",
+            ttl: 300,
+            records: [verification.apply((v) => v?.value ?? "")],
+        }, parent);
+        new aws.vpc.EndpointServicePrivateDnsVerification(`${name}-privatelink-dns`, { serviceId: service.id, waitForVerification: false }, { parent: this, dependsOn: [txt] });
+        return { nlbDnsName: nlb.dnsName, endpointService: { serviceName: service.serviceName, id: service.id, privateDnsName: c.hostname } };
     }
 
     /** A role for one service account through EKS Pod Identity, its inline policy and the association. */

@@ -49,6 +49,8 @@ export interface TelemetryOutboundArgs {
     prometheusRetention?: string;
     prometheusStorage?: string;
     images?: Partial<Record<keyof typeof DEFAULT_IMAGES, string>>;
+    /** The customer's KMS key (byoc:encryption.kmsKeyArn) for the Thanos bucket and the gp3 volumes; else own key / aws/ebs. */
+    kmsKeyArn?: string;
 }
 
 /** What the ClickHouse operator needs to inject the billing scraper as a sidecar. */
@@ -128,12 +130,12 @@ export class TelemetryOutbound extends ByocComponent {
         const clusterArn = pulumi.interpolate`arn:${partition}:eks:${args.region}:${account}:cluster/${args.clusterName}`;
 
         // --- The customer's metrics bucket: private, KMS-encrypted, TLS-only, expiring. ---
-        const key = new aws.kms.Key(`${name}-thanos`, {
+        const keyArn = args.kmsKeyArn !== undefined ? pulumi.output(args.kmsKeyArn) : new aws.kms.Key(`${name}-thanos`, {
             description: `Encrypts the metrics bucket of ${name} (Thanos)`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags: roleTags("thanos"),
-        }, parent);
+        }, parent).arn;
         const bucket = new aws.s3.Bucket(`${name}-thanos`, { forceDestroy: false, tags: roleTags("thanos") }, parent);
         const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-thanos`, {
             bucket: bucket.id,
@@ -145,7 +147,7 @@ export class TelemetryOutbound extends ByocComponent {
         new aws.s3.BucketOwnershipControls(`${name}-thanos`, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, parent);
         new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-thanos`, {
             bucket: bucket.id,
-            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: key.arn }, bucketKeyEnabled: true }],
+            rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: keyArn }, bucketKeyEnabled: true }],
         }, parent);
         // No versioning: Thanos blocks are immutable and its deletions are meant; the lifecycle is the retention.
         new aws.s3.BucketLifecycleConfiguration(`${name}-thanos`, {
@@ -172,7 +174,7 @@ export class TelemetryOutbound extends ByocComponent {
         const stateRole = role("state-exporter", "state-exporter", `State Exporter of ${name}: sqs:SendMessage to ${args.stateQueueArn}`,
             policyJson(stateExporterPolicy(args.stateQueueArn)));
         const thanosRole = role("thanos", "thanos", `Thanos sidecar of ${name}: the customer's metrics bucket`,
-            pulumi.all([bucket.arn, key.arn]).apply(([b, k]) => policyJson(thanosPolicy(b, k, args.region))));
+            pulumi.all([bucket.arn, keyArn]).apply(([b, k]) => policyJson(thanosPolicy(b, k, args.region))));
 
         const associate = (suffix: string, r: Role, namespace: string, serviceAccount: string, roleArn: pulumi.Output<string>) =>
             new aws.eks.PodIdentityAssociation(`${name}-${suffix}`, { clusterName: args.clusterName, namespace, serviceAccount, roleArn, tags: roleTags(r) }, parent);
@@ -204,12 +206,14 @@ export class TelemetryOutbound extends ByocComponent {
         }, parent);
         const inNs = { parent: this, dependsOn: [namespace] };
 
-        // Logs and metrics volumes: encrypted gp3 (the account's aws/ebs key, which the EBS CSI driver can use
-        // without extra KMS grants), bound where the pod lands, expandable, kept when the claim goes away.
+        // Logs and metrics volumes: encrypted gp3 (the customer's key, or the account's aws/ebs key, which the EBS CSI
+        // driver can use without extra KMS grants), bound where the pod lands, expandable, kept when the claim goes away.
         const storageClass = new k8s.storage.v1.StorageClass(`${name}-gp3-encrypted`, {
             metadata: { name: STORAGE_CLASS },
             provisioner: "ebs.csi.aws.com",
-            parameters: { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4" },
+            // With a customer key the driver encrypts with it (StorageClass parameter kmsKeyId, aws-ebs-csi-driver
+            // docs/parameters.md); without, EBS uses the account's aws/ebs key.
+            parameters: { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4", ...(args.kmsKeyArn ? { kmsKeyId: args.kmsKeyArn } : {}) },
             allowVolumeExpansion: true,
             volumeBindingMode: "WaitForFirstConsumer",
             reclaimPolicy: "Retain",
@@ -299,7 +303,7 @@ export class TelemetryOutbound extends ByocComponent {
         this.storageClassName = STORAGE_CLASS;
         this.thanosBucketName = bucket.bucket;
         this.thanosBucketArn = bucket.arn;
-        this.thanosKeyArn = key.arn;
+        this.thanosKeyArn = keyArn;
         this.billingRoleArn = billingRole.arn;
         this.stateExporterRoleArn = stateRole.arn;
         this.thanosRoleArn = thanosRole.arn;

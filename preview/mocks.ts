@@ -121,6 +121,28 @@ const resourceMocks: Record<string, ResourceMock> = {
         const hostname = `k8s-${ns}-${svc}-${hex(name, 10)}-${hex(name + "nlb", 16)}.elb.${r}.amazonaws.com`;
         return { state: { status: { loadBalancer: { ingress: [{ hostname }] } } } };
     },
+    // [ingress, privatelink] The NLB Pulumi owns, its target groups and the endpoint service.
+    "aws:lb/loadBalancer:LoadBalancer": ({ name }, r) => {
+        const id = arn("elasticloadbalancing", r, `loadbalancer/net/${name.slice(0, 24)}/${hex(name, 16)}`);
+        return { id, state: { arn: id, dnsName: `${name.slice(0, 24)}-${hex(name, 16)}.elb.${r}.amazonaws.com`, zoneId: "Z26RNL4JYFTOTI" } };
+    },
+    "aws:lb/targetGroup:TargetGroup": ({ name }, r) => {
+        const id = arn("elasticloadbalancing", r, `targetgroup/${name.slice(0, 24)}/${hex(name, 16)}`);
+        return { id, state: { arn: id } };
+    },
+    "aws:lb/listener:Listener": ({ name }, r) => ({ id: arn("elasticloadbalancing", r, `listener/net/${hex(name, 16)}`), state: { arn: arn("elasticloadbalancing", r, `listener/net/${hex(name, 16)}`) } }),
+    "aws:ec2/vpcEndpointService:VpcEndpointService": ({ name, inputs }, r) => {
+        const id = `vpce-svc-${hex(name, 17)}`;
+        return {
+            id,
+            state: {
+                serviceName: `com.amazonaws.vpce.${r}.${id}`,
+                baseEndpointDnsNames: [`${id}.${r}.vpce.amazonaws.com`],
+                state: "Available",
+                privateDnsNameConfigurations: inputs.privateDnsName ? [{ name: `_${hex(name, 10)}`, type: "TXT", value: `vpce:${hex(name + "v", 20)}`, state: "pendingVerification" }] : [],
+            },
+        };
+    },
     "tailscale:index/tailnetKey:TailnetKey": ({ name }) => ({ id: hex(name, 16), state: { key: `tskey-auth-${hex(name, 12)}-${hex(name + "s", 30)}` } }),
 };
 
@@ -153,17 +175,67 @@ export function mockKubeconfig(clusterName: string, endpoint: string, region: st
 
 const AZ_SUFFIXES = ["a", "b", "c", "d"];
 
+/**
+ * A value worth marking as made up: identifier-shaped (ids, ARNs, addresses, hostnames, keys), not a word such as
+ * "ACTIVE" or "deployed" that a real provider would report too, and without whitespace (PEMs, prose).
+ */
+function markable(v: string): boolean {
+    return v.length >= 6 && !/\s/.test(v) && /[0-9.:/-]/.test(v);
+}
+
+/** Every string leaf of a value, with its property path. */
+function* stringLeaves(v: unknown, at = ""): Generator<[string, string]> {
+    if (typeof v === "string") yield [at, v];
+    else if (Array.isArray(v)) for (let i = 0; i < v.length; i++) yield* stringLeaves(v[i], `${at}[${i}]`);
+    else if (v !== null && typeof v === "object") for (const [k, x] of Object.entries(v)) yield* stringLeaves(x, at ? `${at}.${k}` : k);
+}
+
+/** The outputs of provider functions the mocks make up (the rest of their results are inputs or real constants). */
+const INVENTED_CALL_RESULTS: Record<string, string[]> = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": ["zoneIds"],
+    "aws:index/getCallerIdentity:getCallerIdentity": ["accountId", "arn", "userId", "id"],
+    "tailscale:index/getDevice:getDevice": ["id", "name", "addresses"],
+    "eks:index:Cluster/getKubeconfig": ["result"],
+};
+
 /** Mocks for the data-plane program. Region comes from the stack config of the run. */
 export class ByocMocks implements pulumi.runtime.Mocks {
+    /**
+     * What these mocks made up, by value → what it stands for ("id of aws:ec2/vpcEndpoint:VpcEndpoint byoc-acme-s3"):
+     * every identifier-shaped output a mock adds beyond the resource's inputs (a real `pulumi up` gets those from
+     * AWS, Tailscale or Kubernetes), so the printer can tell them from facts the program computed.
+     */
+    readonly invented = new Map<string, string>();
+
     constructor(public region = "us-east-1") {}
+
+    private note(value: unknown, what: string, given: Set<string>) {
+        for (const [at, v] of stringLeaves(value)) {
+            if (markable(v) && !given.has(v) && !this.invented.has(v)) this.invented.set(v, at ? `${what}.${at}` : what);
+        }
+    }
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string | undefined; state: State } {
         const mock = resourceMocks[args.type]?.(args, this.region) ?? {};
         const fallbackId = args.custom === false ? undefined : `${args.name}-${hex(args.type + args.name, 8)}`;
-        return { id: mock.id ?? fallbackId, state: { ...args.inputs, ...(mock.state ?? {}) } };
+        const id = mock.id ?? fallbackId;
+        const given = new Set([...stringLeaves(args.inputs)].map(([, v]) => v));
+        this.note(id, `id of ${args.type} ${args.name}`, given);
+        this.note(mock.state, `${args.type} ${args.name}`, given);
+        return { id, state: { ...args.inputs, ...(mock.state ?? {}) } };
     }
 
     call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        const result = this.answer(args);
+        const fields = INVENTED_CALL_RESULTS[args.token];
+        if (fields) {
+            const given = new Set([...stringLeaves(args.inputs)].map(([, v]) => v));
+            for (const f of fields) this.note(result[f], `${args.token.split(":").pop()}.${f}`, given);
+        }
+        return result;
+    }
+
+    private answer(args: pulumi.runtime.MockCallArgs): Record<string, any> {
         const r = this.region;
         switch (args.token) {
             case "aws:index/getAvailabilityZones:getAvailabilityZones":

@@ -3,8 +3,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { parse as parseYaml } from "yaml";
-import { formatProblems, parseStackConfig, ConfigProblem, StackConfig } from "./schema";
+import { LineCounter, parseDocument, YAMLError } from "yaml";
+import { byocKeys, formatProblems, parseStackConfig, ConfigProblem, StackConfig } from "./schema";
+import { normalizeConfigKeys, STACK_FILE_KEYS, stackFileKeyMessage } from "./keys";
 
 export class StackConfigError extends pulumi.RunError {
     constructor(readonly source: string, readonly problems: ConfigProblem[]) {
@@ -42,7 +43,12 @@ export interface StackFile {
     raw: Record<string, unknown>;
 }
 
-/** Reads `Pulumi.<stack>.yaml` from `dir`; a missing file or bad YAML is a StackConfigError, never a crash. */
+/**
+ * Reads `Pulumi.<stack>.yaml` from `dir`, config keyed as Pulumi keys it (a key without a namespace is byoc:<key>).
+ * A missing file, bad YAML, a top-level key Pulumi would ignore or a config key it cannot read is a
+ * StackConfigError (listing the config's own problems too), never a crash; the config itself is validated by
+ * `parseStackConfig`, as for the engine's config.
+ */
 export function readStackFile(stack: string, dir = process.cwd()): StackFile {
     // Pulumi's own stack-name alphabet; anything else ("../x", "a/b") would read a file outside `dir`.
     if (typeof stack !== "string" || !/^[A-Za-z0-9_.-]+$/.test(stack) || /^\.+$/.test(stack)) {
@@ -55,17 +61,62 @@ export function readStackFile(stack: string, dir = process.cwd()): StackFile {
     } catch {
         throw new StackConfigError(file, [{ path: file, value: undefined, message: `stack file not found; create Pulumi.${stack}.yaml (see README "Adding a customer stack")` }]);
     }
-    let doc: unknown;
-    try {
-        doc = parseYaml(text);
-    } catch (err) {
-        throw new StackConfigError(file, [{ path: file, value: undefined, message: `is not valid YAML: ${(err as Error).message.split("\n")[0]}` }]);
-    }
+    const doc = parseYamlFile(file, text);
     const config = (doc as { config?: unknown } | null)?.config;
-    if (config === null || typeof config !== "object" || Array.isArray(config)) {
-        throw new StackConfigError(file, [{ path: `${file}: config`, value: config, message: "must be a map of config keys" }]);
+    // Keys Pulumi would ignore (ProjectStack has no such field), or could not read; listed with the config's own problems.
+    const problems: ConfigProblem[] = [];
+    if (doc !== null && typeof doc === "object" && !Array.isArray(doc)) {
+        for (const [key, value] of Object.entries(doc)) {
+            if (!(STACK_FILE_KEYS as readonly string[]).includes(key)) problems.push({ path: `${file}: ${key}`, value, message: stackFileKeyMessage(key, byocKeys) });
+        }
     }
-    return { stack, file, raw: { ...(config as Record<string, unknown>) } };
+    if (config === null || typeof config !== "object" || Array.isArray(config)) {
+        throw new StackConfigError(file, [{ path: `${file}: config`, value: config, message: "must be a map of config keys" }, ...problems]);
+    }
+    // As Pulumi keys it: `foo` is byoc:foo, `byoc:config:foo` is byoc:foo.
+    const normalized = normalizeConfigKeys(config as Record<string, unknown>);
+    problems.push(...normalized.problems);
+    if (problems.length > 0) {
+        const rest = parseStackConfig(normalized.raw);
+        throw new StackConfigError(file, [...problems, ...(rest.ok ? [] : rest.problems)]);
+    }
+    return { stack, file, raw: normalized.raw };
+}
+
+/**
+ * The stack file's YAML as plain data. Every error and warning of the `yaml` parser is one problem with its line,
+ * column and the text there (YAMLError: `code`, `pos`; the LineCounter turns `pos` into line and column, as
+ * `linePos` would be with prettyErrors), so a duplicate key or a stray tab is never a silent override.
+ */
+function parseYamlFile(file: string, text: string): unknown {
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true, lineCounter });
+    // One problem per position: a stray tab also makes the parser misread the rest of that line.
+    const issues: YAMLError[] = [...doc.errors, ...doc.warnings]
+        .sort((a, b) => a.pos[0] - b.pos[0])
+        .filter((e, i, all) => i === 0 || e.pos[0] !== all[i - 1].pos[0]);
+    if (issues.length > 0) throw new StackConfigError(file, issues.map((e) => ({ path: file, value: undefined, message: `is not valid YAML: ${yamlIssue(e, text, lineCounter)}` })));
+    try {
+        return doc.toJS({ maxAliasCount: 100 });
+    } catch (err) {
+        // Unresolved or runaway aliases surface only here, without a position.
+        throw new StackConfigError(file, [{ path: file, value: undefined, message: `is not valid YAML: ${(err as Error).message}` }]);
+    }
+}
+
+/** `Map keys must be unique (DUPLICATE_KEY) at line 5, column 3: "  byoc:network:"`. */
+function yamlIssue(e: YAMLError, text: string, lineCounter: LineCounter): string {
+    const { line, col } = lineCounter.linePos(e.pos[0]);
+    const lines = text.split(/\r?\n/);
+    const quote = (t: string) => JSON.stringify(t.length > 80 ? `${t.slice(0, 77)}...` : t);
+    const at = `${e.message} (${e.code}) at line ${line}, column ${col}`;
+    const here = (lines[line - 1] ?? "").trimEnd();
+    if (here.trim() !== "") return `${at}: ${quote(here)}`;
+    // An unclosed bracket or quote is reported where the input ends: show the last line with text before it.
+    let before = line - 2;
+    while (before >= 0 && lines[before].trim() === "") before--;
+    const where = e.pos[0] >= text.trimEnd().length ? " (the end of the file)" : "";
+    return before < 0 ? `${at}${where}` : `${at}${where}, after line ${before + 1}: ${quote(lines[before].trimEnd())}`;
 }
 
 /** Pulumi's own text form of config values, as `pulumi.runtime.setAllConfig` and PULUMI_CONFIG expect them. */

@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { cidrProblem, isOverlyBroad, isWorldOpen, kubernetesServiceCidrFor, overlaps, parseCidr } from "./cidr";
 import { Baseline, baselines, Environment } from "./baselines";
+import { allowedConfigKeys, ByocKeys, configKeyProblem, Field, nestedSuggestion, normalizeConfigKeys } from "./keys";
 
 const cidr = z.string({ error: "must be a CIDR string such as 203.0.113.0/24" }).superRefine((v, ctx) => {
     const problem = cidrProblem(v);
@@ -32,6 +33,10 @@ const arn = (service: string, resource: RegExp, example: string, scoped: boolean
     );
 
 export const endpointKinds = ["kubernetes-api", "clickhouse-system", "metrics"] as const;
+export const INGRESS_MODES = ["public", "private", "privatelink"] as const;
+/** IAM principals an endpoint service may admit: an account root, a role or a user; never `*`. */
+const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/;
+const PRINCIPAL_HINT = "must be an IAM principal ARN such as arn:aws:iam::444455556666:root or arn:aws:iam::444455556666:role/clickhouse-clients (never *)";
 /** Phases of a private API endpoint (byoc:controlPlane.phase); see ApiAccess. */
 export const API_PHASES = ["bootstrap", "switchover", "tailnet"] as const;
 export type EndpointKind = (typeof endpointKinds)[number];
@@ -124,11 +129,21 @@ export const sections = {
         .strict(),
     ingress: z
         .object({
-            mode: z.enum(["public", "private"], { error: 'must be "public" or "private"' }),
+            mode: z.enum(INGRESS_MODES, { error: `must be one of ${INGRESS_MODES.map((m) => `"${m}"`).join(", ")}` }),
             ipAllowList: z.array(cidr).min(1, { message: "must list at least one CIDR: the IP filter is mandatory" }),
             domain,
             acmeEmail: email("an e-mail address for Let's Encrypt notices"),
             acmeServer: z.enum(["staging", "production"], { error: 'must be "staging" or "production"' }).optional(),
+            // With (and only with) mode privatelink: who may connect an interface endpoint to the gateway's NLB.
+            privateLink: z
+                .object({
+                    allowedPrincipals: z
+                        .array(z.string({ error: PRINCIPAL_HINT }).regex(IAM_PRINCIPAL, { message: PRINCIPAL_HINT }))
+                        .min(1, { message: "must list at least one principal: an endpoint service that admits nobody cannot be used, and `*` is never allowed" }),
+                    acceptanceRequired: z.boolean({ error: "must be true or false" }).optional(),
+                })
+                .strict()
+                .optional(),
         })
         .strict(),
     tailscale: z
@@ -154,6 +169,12 @@ export const sections = {
             alertWebhookUrl: z.url({ protocol: /^https$/, message: "must be an https:// URL" }),
         })
         .strict(),
+    // The customer's own KMS key for everything the data plane encrypts (README "Customer-managed keys").
+    encryption: z
+        .object({
+            kmsKeyArn: arn("kms", /^key\/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$|^key\/mrk-[0-9a-f]{32}$/, "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab (a key ARN, not an alias)", true).optional(),
+        })
+        .strict(),
     access: z
         .object({
             maxCertificateHours: z
@@ -168,6 +189,31 @@ export const sections = {
 };
 
 type Sections = { [K in keyof typeof sections]: z.infer<(typeof sections)[K]> };
+
+/** Every field of the object schema `schema` at `path`, through optional wrappers and lists, for suggestions. */
+function fieldsOf(schema: z.ZodType, path: string, inList: boolean): Field[] {
+    let s: any = schema;
+    while (s?.unwrap && !(s instanceof z.ZodObject) && !(s instanceof z.ZodArray)) s = s.unwrap();
+    if (s instanceof z.ZodArray) return fieldsOf(s.element as z.ZodType, `${path}[]`, true);
+    if (!(s instanceof z.ZodObject)) return [];
+    return Object.entries(s.shape as Record<string, z.ZodType>).flatMap(([name, field]) => [
+        { path: `${path}.${name}`, name, parent: path, inList },
+        ...fieldsOf(field, `${path}.${name}`, inList),
+    ]);
+}
+
+/** The byoc:* keys and their fields, for the key checks and suggestions of stacks/keys.ts. */
+export const byocKeys: ByocKeys = {
+    sections: Object.keys(sections).filter((s) => s !== "region"),
+    fields: Object.entries(sections).filter(([s]) => s !== "region").flatMap(([s, schema]) => fieldsOf(schema, `byoc:${s}`, false)),
+};
+
+/**
+ * Every config key a stack may set, by namespace (README "Configuration reference"): the byoc:* sections above
+ * (aws:region is the `region` section), and the provider and engine keys of stacks/keys.ts, PROVIDER_CONFIG_KEYS,
+ * where the reasons are. Any other key or namespace is an error, from a stack file and from the engine alike.
+ */
+export const ALLOWED_CONFIG_KEYS: Readonly<Record<string, readonly string[]>> = allowedConfigKeys(byocKeys);
 export type Grant = z.infer<typeof grant>;
 export type Peering = NonNullable<Sections["network"]["peering"]>[number];
 
@@ -178,7 +224,17 @@ export interface StackConfig {
     customer: { id: string; name: string };
     network: { vpcCidr: string; azCount: number; natGateways: "single" | "perAz"; peering: Peering[] };
     controlPlane: { managementCidrs: string[]; privateEndpointOnly: boolean; access: ApiAccess };
-    ingress: { mode: "public" | "private"; ipAllowList: string[]; domain: string; acmeEmail: string; acmeServer: "staging" | "production" };
+    ingress: {
+        mode: (typeof INGRESS_MODES)[number];
+        ipAllowList: string[];
+        domain: string;
+        acmeEmail: string;
+        acmeServer: "staging" | "production";
+        /** Only in mode privatelink; acceptanceRequired defaults to true. */
+        privateLink?: { allowedPrincipals: string[]; acceptanceRequired: boolean };
+    };
+    /** The customer's key for everything the data plane encrypts; undefined: the program creates its own keys. */
+    encryption: { kmsKeyArn?: string };
     tailscale: Sections["tailscale"];
     /**
      * The Tailscale provider's settings: byoc:tailscale.tailnet, and the provider's OAuth client from its own secret
@@ -277,20 +333,18 @@ function describeSection(section: keyof typeof sections): string {
 }
 
 /**
- * Validates raw stack config (keys as Pulumi spells them: "aws:region", "byoc:network", …; values already
- * decoded from YAML/JSON) and applies the environment's baseline.
+ * Validates raw stack config (keys as Pulumi spells them: "aws:region", "byoc:network", …; a key without a
+ * namespace is read as byoc:<key>, as Pulumi does; values already decoded from YAML/JSON) and applies the
+ * environment's baseline. Every key outside ALLOWED_CONFIG_KEYS is a problem.
  */
-export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
-    const problems: ConfigProblem[] = [];
+export function parseStackConfig(input: Record<string, unknown>): ParseResult {
+    const { raw, problems } = normalizeConfigKeys(input);
     const add = (path: string, value: unknown, message: string) => problems.push({ path, value, message });
 
-    for (const key of Object.keys(raw)) {
-        if (!key.startsWith("byoc:")) continue;
-        const section = key.slice("byoc:".length);
-        if (section === "region" || !(section in sections)) {
-            const allowed = Object.keys(sections).filter((s) => s !== "region").map((s) => `byoc:${s}`);
-            add(key, raw[key], `is not a known key; allowed keys are ${allowed.join(", ")}`);
-        }
+    for (const [key, value] of Object.entries(raw)) {
+        if (value === undefined) continue;
+        const problem = configKeyProblem(key, value, byocKeys);
+        if (problem) problems.push(problem);
     }
 
     const parsed: Partial<Sections> = {};
@@ -309,7 +363,9 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
             if (issue.code === "unrecognized_keys") {
                 for (const k of issue.keys) {
                     const path = [...issue.path, k];
-                    add(pathText(section, path), valueAt(value, path), `is not a known key; allowed keys are ${allowedKeys(schema, issue.path).join(", ")}`);
+                    const allowed = allowedKeys(schema, issue.path);
+                    const at = pathText(section, issue.path);
+                    add(pathText(section, path), valueAt(value, path), `is not a known key; allowed keys are ${allowed.join(", ")}${nestedSuggestion(k, allowed, at, byocKeys)}`);
                 }
                 continue;
             }
@@ -355,6 +411,10 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
         if (controlPlane.phase !== undefined) add("byoc:controlPlane.phase", controlPlane.phase, "only applies with byoc:controlPlane.privateEndpointOnly: true (a public endpoint has one phase)");
         if (controlPlane.breakGlass !== undefined) add("byoc:controlPlane.breakGlass", controlPlane.breakGlass, "only applies with byoc:controlPlane.privateEndpointOnly: true (the public endpoint is already the way in)");
     }
+    const keyRegion = parsed.encryption?.kmsKeyArn?.split(":")[3];
+    if (keyRegion && parsed.region && keyRegion !== parsed.region) {
+        add("byoc:encryption.kmsKeyArn", parsed.encryption!.kmsKeyArn, `is in ${keyRegion}, the stack in ${parsed.region}: EKS, EBS, S3 and CloudWatch Logs only use a key of their own region (a multi-Region replica key in ${parsed.region} works)`);
+    }
     const providerTailnet = raw["tailscale:tailnet"];
     if (tailscale && providerTailnet !== undefined && providerTailnet !== tailscale.tailnet) {
         add("tailscale:tailnet", providerTailnet, `differs from byoc:tailscale.tailnet ${JSON.stringify(tailscale.tailnet)}; the program configures the Tailscale provider from byoc:tailscale.tailnet, so drop tailscale:tailnet`);
@@ -377,6 +437,15 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
         }
         if (env && ingress.acmeServer !== undefined && !baseline.allowedAcmeServers.includes(ingress.acmeServer)) {
             add("byoc:ingress.acmeServer", ingress.acmeServer, `must be "production" in ${env}: staging certificates are not trusted by clients`);
+        }
+        if (ingress.mode === "privatelink" && !ingress.privateLink) {
+            add("byoc:ingress.privateLink", undefined, "is required with mode privatelink: { allowedPrincipals: [IAM principal ARNs], acceptanceRequired?: true }");
+        }
+        if (ingress.mode !== "privatelink" && ingress.privateLink) {
+            add("byoc:ingress.privateLink", ingress.privateLink, `only applies with mode privatelink (mode is ${ingress.mode})`);
+        }
+        if (ingress.mode === "privatelink" && env === "prod" && ingress.privateLink?.acceptanceRequired === false) {
+            add("byoc:ingress.privateLink.acceptanceRequired", false, "must be true in prod: every interface endpoint is accepted explicitly");
         }
         if (ingress.mode === "private" && network && (network.peering ?? []).length === 0) {
             add("byoc:ingress.mode", ingress.mode, "private ingress is reached over VPC peering: list at least one byoc:network.peering entry");
@@ -428,7 +497,12 @@ export function parseStackConfig(raw: Record<string, unknown>): ParseResult {
                 privateEndpointOnly: s.controlPlane.privateEndpointOnly ?? false,
                 access: apiAccessOf(s.controlPlane),
             },
-            ingress: { ...s.ingress, acmeServer: s.ingress.acmeServer ?? "production" },
+            ingress: {
+                ...s.ingress,
+                acmeServer: s.ingress.acmeServer ?? "production",
+                privateLink: s.ingress.privateLink && { allowedPrincipals: s.ingress.privateLink.allowedPrincipals, acceptanceRequired: s.ingress.privateLink.acceptanceRequired ?? true },
+            },
+            encryption: { kmsKeyArn: s.encryption?.kmsKeyArn },
             tailscale: s.tailscale,
             tailscaleProvider: {
                 tailnet: s.tailscale.tailnet,

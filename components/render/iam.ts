@@ -40,3 +40,15 @@ export function podIdentityTrustPolicy(t: PodIdentityTrust): PolicyDocument {
         Condition: { StringEquals: stringEquals, ...(t.clusterArn ? { ArnEquals: { "aws:SourceArn": t.clusterArn } } : {}) },
     });
 }
+
+/**
+ * What the EBS CSI driver's role needs to create and attach volumes encrypted with a customer-managed key: the
+ * grants it passes to EC2 (only for AWS resources) and the data-key calls. From the driver's documented example
+ * policy (kubernetes-sigs/aws-ebs-csi-driver docs/install.md, "Set up driver permissions", KMS key example).
+ */
+export function ebsCsiKmsPolicy(keyArn: string): PolicyDocument {
+    return policyDocument(
+        { Sid: "GrantsForEbs", Effect: "Allow", Action: ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"], Resource: keyArn, Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
+        { Sid: "DataKeys", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: keyArn },
+    );
+}

@@ -51,7 +51,7 @@ export const ACME_SERVERS = {
 /** Client-facing ports. 443 and 8443 are the ClickHouse HTTPS interface, 9440 the secure native protocol. */
 export const PORTS = { http: 80, https: 443, clickhouseHttps: 8443, clickhouseNative: 9440 } as const;
 
-export type IngressMode = "public" | "private";
+export type IngressMode = "public" | "private" | "privatelink";
 export type AcmeServer = "staging" | "production";
 
 /** The in-cluster ClickHouse service the gateway forwards to (TLS ends at Istio; the hop stays inside the VPC). */
@@ -110,6 +110,30 @@ export function effectiveAllowList(s: Pick<IngressSettings, "mode" | "ipAllowLis
 
 export const schemeFor = (mode: IngressMode): "internet-facing" | "internal" => (mode === "public" ? "internet-facing" : "internal");
 
+/** Envoy's readiness endpoint on the gateway pods: the NLB's health check. */
+export const HEALTH_PORT = 15021;
+
+/**
+ * The controller registers the gateway pods (the Service's endpoints, IP targets; a ClusterIP Service is enough)
+ * into a target group Pulumi owns (TargetGroupBinding, elbv2.k8s.aws/v1beta1 at v2.13.3). No `networking`: the
+ * security-group rules are Pulumi's (IngressGateway.createPrivateLink).
+ */
+export function targetGroupBinding<T>(a: { port: number; targetGroupArn: T }) {
+    return {
+        apiVersion: "elbv2.k8s.aws/v1beta1" as const,
+        kind: "TargetGroupBinding" as const,
+        metadata: { name: `${GATEWAY_NAME}-${a.port}`, namespace: NS.gateway },
+        spec: {
+            serviceRef: { name: GATEWAY_NAME, port: a.port },
+            targetGroupARN: a.targetGroupArn,
+            targetType: "ip" as const,
+        },
+    };
+}
+
+/** Gateway ports reached through the PrivateLink NLB: TLS only (no port 80 redirect over a private connection). */
+export const PRIVATELINK_PORTS = [PORTS.https, PORTS.clickhouseHttps, PORTS.clickhouseNative] as const;
+
 /** The name clients connect to; covered by the `*.<domain>` certificate. */
 export const hostnameFor = (domain: string, label = "clickhouse") => `${label}.${domain}`;
 export const wildcardFor = (domain: string) => `*.${domain}`;
@@ -140,6 +164,7 @@ export function namespaces(): INamespace[] {
     }));
 }
 
+export const PROXY_CONFIG_ANNOTATION = "proxy.istio.io/config";
 export const POD_READINESS_GATE_LABEL = "elbv2.k8s.aws/pod-readiness-gate-inject";
 
 /**
@@ -177,7 +202,7 @@ const podLabels = () => ({ ...k8sLabels(ROLE, selectorLabels(ROLE, GATEWAY_NAME)
  * webhook with the `gateway` template (the pattern of Istio's own gateway chart), so the proxy always matches the
  * control plane version.
  */
-export function gatewayDeployment(replicas: { min: number }): IDeployment {
+export function gatewayDeployment(replicas: { min: number }, proxyProtocol = false): IDeployment {
     return {
         apiVersion: "apps/v1",
         kind: "Deployment",
@@ -189,7 +214,15 @@ export function gatewayDeployment(replicas: { min: number }): IDeployment {
             template: {
                 metadata: {
                     labels: podLabels(),
-                    annotations: { "inject.istio.io/templates": "gateway", "prometheus.io/scrape": "true", "prometheus.io/port": "15020", "prometheus.io/path": "/stats/prometheus" },
+                    annotations: {
+                        "inject.istio.io/templates": "gateway",
+                        "prometheus.io/scrape": "true",
+                        "prometheus.io/port": "15020",
+                        "prometheus.io/path": "/stats/prometheus",
+                        // PrivateLink: the NLB's target groups send a PROXY v2 header carrying the client's address;
+                        // the gateway's listeners read it, so remoteIpBlocks (the allow list) sees the real client.
+                        ...(proxyProtocol ? { [PROXY_CONFIG_ANNOTATION]: JSON.stringify({ gatewayTopology: { proxyProtocol: {} } }) } : {}),
+                    },
                 },
                 spec: {
                     serviceAccountName: GATEWAY_NAME,
@@ -271,6 +304,7 @@ export const LB_ANNOTATIONS = {
  * `allocateLoadBalancerNodePorts: false`: IP targets need no NodePorts, so none are opened on the nodes.
  */
 export function gatewayService(a: { mode: IngressMode; sourceRanges: string[]; lbTags?: Record<string, string> }): IService {
+    if (a.mode === "privatelink") return privateLinkGatewayService();
     const tags = Object.entries(a.lbTags ?? {}).map(([k, v]) => `${k}=${v}`).join(",");
     return {
         apiVersion: "v1",
@@ -300,6 +334,27 @@ export function gatewayService(a: { mode: IngressMode; sourceRanges: string[]; l
             selector: selectorLabels(ROLE, GATEWAY_NAME),
             ports: [
                 { name: "http", port: PORTS.http, targetPort: PORTS.http, protocol: "TCP" },
+                { name: "https", port: PORTS.https, targetPort: PORTS.https, protocol: "TCP" },
+                { name: "https-clickhouse", port: PORTS.clickhouseHttps, targetPort: PORTS.clickhouseHttps, protocol: "TCP" },
+                { name: "tls-clickhouse-native", port: PORTS.clickhouseNative, targetPort: PORTS.clickhouseNative, protocol: "TCP" },
+            ],
+        },
+    };
+}
+
+/**
+ * In privatelink mode the NLB is Pulumi's own (IngressGateway.createPrivateLink): the Service only names the pods'
+ * ports for the controller's TargetGroupBindings, so it is a ClusterIP Service and no controller-made NLB exists.
+ */
+function privateLinkGatewayService(): IService {
+    return {
+        apiVersion: "v1",
+        kind: "Service",
+        metadata: { name: GATEWAY_NAME, namespace: NS.gateway },
+        spec: {
+            type: "ClusterIP",
+            selector: selectorLabels(ROLE, GATEWAY_NAME),
+            ports: [
                 { name: "https", port: PORTS.https, targetPort: PORTS.https, protocol: "TCP" },
                 { name: "https-clickhouse", port: PORTS.clickhouseHttps, targetPort: PORTS.clickhouseHttps, protocol: "TCP" },
                 { name: "tls-clickhouse-native", port: PORTS.clickhouseNative, targetPort: PORTS.clickhouseNative, protocol: "TCP" },
@@ -502,6 +557,8 @@ export function certManagerValues(a: { replicas: number }) {
 export type { PolicyDocument, PolicyStatement } from "./iam";
 
 const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
+/** The tag the controller's IAM conditions look for; Pulumi-made target groups carry it so it may register targets. */
+export const LBC_CLUSTER_TAG = CLUSTER_TAG;
 
 /**
  * The AWS Load Balancer Controller's policy: the upstream `docs/install/iam_policy.json` (v2.13) reduced to what an
@@ -670,11 +727,15 @@ export function route53SolverPolicy(a: { partition: string; hostedZoneId: string
 // ---------------------------------------------------------------------------------------------------------------
 // The flow row (DESIGN §2)
 
-export function ingressFlowRestriction(a: { mode: IngressMode; sourceRanges: string[]; peeredCidrs: string[]; domain: string }): string {
+export function ingressFlowRestriction(a: { mode: IngressMode; sourceRanges: string[]; peeredCidrs: string[]; domain: string; privateLink?: { allowedPrincipals: string[]; acceptanceRequired: boolean } }): string {
     const parts = [
         `IP allow list on the NLB (loadBalancerSourceRanges = ${a.sourceRanges.join(", ")})`,
         `TLS at Istio (TLS ≥ 1.2, ${wildcardFor(a.domain)})`,
     ];
     if (a.mode === "private") parts.push(`internal NLB + VPC peering (${a.peeredCidrs.join(", ")})`);
+    if (a.mode === "privatelink" && a.privateLink) {
+        parts[0] = `IP allow list at Istio on the client address proxy protocol v2 carries (${a.sourceRanges.join(", ")})`;
+        parts.push(`PrivateLink endpoint service admitting ${a.privateLink.allowedPrincipals.join(", ")}${a.privateLink.acceptanceRequired ? ", each endpoint accepted explicitly" : ""}; internal NLB, no internet-facing load balancer`);
+    }
     return parts.join("; ");
 }

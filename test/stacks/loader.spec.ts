@@ -20,6 +20,8 @@ function configError(fn: () => unknown): StackConfigError {
     assert.fail("expected a StackConfigError");
 }
 
+const formatProblemsOf = (err: StackConfigError) => err.message;
+
 /** Sets the engine's config for the duration of `fn` and restores what was there. */
 function withEngineConfig<T>(config: Record<string, string>, fn: () => T): T {
     const saved = pulumi.runtime.allConfig();
@@ -61,17 +63,43 @@ describe("stacks/loader", () => {
             assert.equal(err.message, `Invalid stack configuration in ${file} (1 problem):\n  ${file}: stack file not found; create Pulumi.nope.yaml (see README "Adding a customer stack")`);
         });
 
-        it("invalid YAML is a StackConfigError with the parser's first line", () => {
+        it("invalid YAML is a StackConfigError with the line, the column and the text there", () => {
             const err = configError(() => readStackFile("bad-yaml", FIXTURES));
-            assert.equal(err.problems.length, 1);
-            assert.match(err.problems[0].message, /^is not valid YAML: .*at line \d+, column \d+/);
-            assert.doesNotMatch(err.problems[0].message, /\n/);
-            assert.match(err.message, /Pulumi\.bad-yaml\.yaml: is not valid YAML/);
+            const file = path.join(FIXTURES, "Pulumi.bad-yaml.yaml");
+            const message =
+                'is not valid YAML: Flow sequence in block collection must be sufficiently indented and end with a ] (BAD_INDENT) at line 5, column 1 (the end of the file), after line 4: "    vpcCidr: [10.40.0.0/16"';
+            assert.deepEqual(err.problems, [{ path: file, value: undefined, message }]);
+            assert.equal(err.message, `Invalid stack configuration in ${file} (1 problem):\n  ${file}: ${message}`);
         });
 
         it("a key given twice is invalid YAML, not a silent override", () => {
             const err = configError(() => readStackFile("duplicate-key", FIXTURES));
-            assert.match(err.problems[0].message, /^is not valid YAML: Map keys must be unique/);
+            assert.deepEqual(err.problems.map((p) => p.message), ['is not valid YAML: Map keys must be unique (DUPLICATE_KEY) at line 5, column 3: "  byoc:network:"']);
+        });
+
+        it("every YAML problem is one problem: duplicate keys at any depth, an unknown tag", () => {
+            const err = configError(() => readStackFile("yaml-errors", FIXTURES));
+            assert.deepEqual(err.problems.map((p) => p.message), [
+                'is not valid YAML: Map keys must be unique (DUPLICATE_KEY) at line 6, column 5: "    id: acme-two"',
+                'is not valid YAML: Unresolved tag: !prod (TAG_RESOLVE_FAILED) at line 7, column 21: "  byoc:environment: !prod dev"',
+                'is not valid YAML: Map keys must be unique (DUPLICATE_KEY) at line 11, column 5: "    azCount: 2"',
+            ]);
+        });
+
+        it("a tab, an unclosed quote and an unknown alias name their line and column", () => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-loader-"));
+            try {
+                fs.writeFileSync(path.join(dir, "Pulumi.tab.yaml"), "config:\n  aws:region: us-east-1\n\tbyoc:environment: dev\n");
+                fs.writeFileSync(path.join(dir, "Pulumi.quote.yaml"), 'config:\n  aws:region: "us-east-1\n');
+                fs.writeFileSync(path.join(dir, "Pulumi.alias.yaml"), "config:\n  aws:region: *region\n");
+                assert.equal(configError(() => readStackFile("tab", dir)).problems[0].message, 'is not valid YAML: Tabs are not allowed as indentation (TAB_AS_INDENT) at line 3, column 1: "\\tbyoc:environment: dev"');
+                assert.deepEqual(configError(() => readStackFile("quote", dir)).problems.map((p) => p.message), [
+                    'is not valid YAML: Missing closing "quote (MISSING_CHAR) at line 3, column 1 (the end of the file), after line 2: "  aws:region: \\"us-east-1"',
+                ]);
+                assert.match(configError(() => readStackFile("alias", dir)).problems[0].message, /^is not valid YAML: Unresolved alias .*region/);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
         });
 
         it("config that is not a map is a StackConfigError", () => {
@@ -109,6 +137,104 @@ describe("stacks/loader", () => {
         it("StackConfigError is a pulumi.RunError, so the engine prints it without a stack trace", () => {
             const err = configError(() => readStackFile("nope", FIXTURES));
             assert.ok(pulumi.RunError.isInstance(err));
+        });
+    });
+
+    describe("nothing in a stack file is silently dropped", () => {
+        const MISINDENTED = {
+            path: "byoc:privateEndpointOnly",
+            value: true,
+            message: "is not a known key; did you mean byoc:controlPlane.privateEndpointOnly? (Pulumi reads a key written without a namespace as byoc:privateEndpointOnly: indent it under byoc:controlPlane)",
+        };
+        let dir: string;
+        beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-loader-"))));
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+        /** Pulumi.prod.yaml of this repository with one edit, as Pulumi.<stack>.yaml in the temp dir. */
+        const prodWith = (stack: string, edit: (text: string) => string) => {
+            const text = fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+            const edited = edit(text);
+            assert.notEqual(edited, text, "the edit applies to Pulumi.prod.yaml");
+            fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), edited);
+        };
+
+        it("privateEndpointOnly moved two spaces left (directly under config:) is byoc:privateEndpointOnly, an error naming byoc:controlPlane", () => {
+            prodWith("misindented", (t) => t.replace("\n    privateEndpointOnly: true\n", "\n  privateEndpointOnly: true\n"));
+            const file = readStackFile("misindented", dir);
+            assert.equal(file.raw["byoc:privateEndpointOnly"], true, "keyed as Pulumi keys it");
+            assert.equal((file.raw["byoc:controlPlane"] as Record<string, unknown>).privateEndpointOnly, undefined);
+            const err = configError(() => parseOrThrow(file.raw, "Pulumi.misindented.yaml"));
+            assert.deepEqual(err.problems, [MISINDENTED]);
+            assert.equal(err.message, `Invalid stack configuration in Pulumi.misindented.yaml (1 problem):\n  byoc:privateEndpointOnly = true: ${MISINDENTED.message}`);
+        });
+
+        it("the running engine hands the same key over already namespaced: the same problem", () => {
+            const raw = readStackFile("prod", ROOT).raw;
+            const controlPlane = { ...(raw["byoc:controlPlane"] as Record<string, unknown>) };
+            delete controlPlane.privateEndpointOnly;
+            const engine = toEngineConfig({ ...raw, "byoc:controlPlane": controlPlane, "byoc:privateEndpointOnly": true });
+            const err = configError(() => withEngineConfig(engine, () => loadStackConfig()));
+            assert.deepEqual(err.problems, [MISINDENTED]);
+        });
+
+        it("a byoc:access block at the file's top level (outside config:) is an error, not ignored", () => {
+            prodWith("access-outside", (t) => t.replace(/\n  byoc:access:\n((?:    .*\n)+)/, (_, body: string) => `\nbyoc:access:\n${body.replace(/^  /gm, "")}`));
+            const file = path.join(dir, "Pulumi.access-outside.yaml");
+            const err = configError(() => readStackFile("access-outside", dir));
+            assert.deepEqual(err.problems, [{
+                path: `${file}: byoc:access`,
+                value: { maxCertificateHours: 8, approvers: ["lead@example.com", "sre-manager@example.com"] },
+                message: "is outside config:, so Pulumi ignores it; indent it under config:",
+            }]);
+        });
+
+        it("names every key outside config:, then the config's own problems", () => {
+            const file = path.join(FIXTURES, "Pulumi.outside-config.yaml");
+            const err = configError(() => readStackFile("outside-config", FIXTURES));
+            assert.deepEqual(err.problems.slice(0, 3), [
+                { path: `${file}: secretsProvider`, value: "passphrase", message: "is not a stack file key, so Pulumi ignores it; did you mean secretsprovider?" },
+                { path: `${file}: byoc:access`, value: { maxCertificateHours: 4 }, message: "is outside config:, so Pulumi ignores it; indent it under config:" },
+                { path: `${file}: privateEndpointOnly`, value: true, message: "is outside config:, so Pulumi ignores it; did you mean byoc:controlPlane.privateEndpointOnly under config:?" },
+            ]);
+            assert.ok(err.problems.length > 3 && err.problems.slice(3).every((p) => /^is required/.test(p.message)), formatProblemsOf(err));
+            assert.ok(err.problems.some((p) => p.path === "byoc:customer"));
+        });
+
+        it("a stack file may hold config, secretsprovider, encryptionsalt, encryptedkey and environment", () => {
+            const text = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+            fs.writeFileSync(path.join(dir, "Pulumi.settings.yaml"), `secretsprovider: passphrase\nencryptionsalt: v1:abc\nencryptedkey: ""\nenvironment:\n  - byoc/dev\n${text}`);
+            assert.equal(parseOrThrow(readStackFile("settings", dir).raw, "settings").customer.id, "acme-dev");
+            fs.writeFileSync(path.join(dir, "Pulumi.extra.yaml"), `${text}notes: ask lead@ first\n`);
+            assert.deepEqual(configError(() => readStackFile("extra", dir)).problems.map((p) => p.message), [
+                "is not a stack file key, so Pulumi ignores it; a stack file's top-level keys are config, secretsprovider, encryptionsalt, encryptedkey, environment",
+            ]);
+        });
+
+        it("Pulumi's old <namespace>:config:<key> spelling is the same key; two spellings of one key are an error", () => {
+            prodWith("legacy", (t) => t.replace("\n  byoc:customer:\n", "\n  byoc:config:customer:\n"));
+            const raw = readStackFile("legacy", dir).raw;
+            assert.deepEqual(raw["byoc:customer"], { id: "acme", name: "Acme Corp" });
+            assert.equal(parseOrThrow(raw, "legacy").customer.id, "acme");
+            prodWith("twice", (t) => t.replace("\n  byoc:environment: prod\n", "\n  byoc:environment: prod\n  environment: dev\n"));
+            assert.deepEqual(configError(() => readStackFile("twice", dir)).problems, [
+                { path: "byoc:environment", value: "dev", message: "is given twice, as byoc:environment and as environment; Pulumi keeps only one of them" },
+            ]);
+        });
+
+        it("unknown aws:, tailscale: and kubernetes: keys are errors from the engine too; allowed ones pass", () => {
+            const raw = readStackFile("prod", ROOT).raw;
+            const engine = toEngineConfig({ ...raw, "aws:skipCredentialsValidation": true, "tailscale:apiKey": "tskey-api-1", "kubernetes:context": "prod" });
+            const err = configError(() => withEngineConfig(engine, () => loadStackConfig()));
+            assert.deepEqual(err.problems.map((p) => p.path), ["aws:skipCredentialsValidation", "tailscale:apiKey", "kubernetes:context"]);
+            assert.ok(err.problems.every((p) => p.message.startsWith("is not allowed: ")));
+            // From the engine, a secure value arrives decrypted.
+            const ok = withEngineConfig(toEngineConfig({ ...raw, "aws:profile": "acme", "tailscale:oauthClientId": "k123", "tailscale:oauthClientSecret": "tskey-client-s3cret" }), () => loadStackConfig());
+            assert.equal(ok.awsProfile, "acme");
+            assert.deepEqual(ok.tailscaleProvider, { tailnet: "example.com", oauthClientId: "k123", oauthClientSecret: "tskey-client-s3cret" });
+        });
+
+        it("the repository's stack files and the fixtures' valid sections read without a problem", () => {
+            for (const stack of ["dev", "prod"]) parseOrThrow(readStackFile(stack, ROOT).raw, stack);
+            assert.equal(readStackFile("five-problems", FIXTURES).stack, "five-problems");
         });
     });
 

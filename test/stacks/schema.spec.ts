@@ -2,7 +2,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigProblem, endpointKinds, formatProblems, isCsrPem, parseStackConfig, sections, StackConfig } from "../../stacks/schema";
+import { ALLOWED_CONFIG_KEYS, ConfigProblem, endpointKinds, formatProblems, isCsrPem, parseStackConfig, sections, StackConfig } from "../../stacks/schema";
+import { editDistance, REFUSED_CONFIG_KEYS } from "../../stacks/keys";
 import { baselines } from "../../stacks/baselines";
 import { readStackFile } from "../../stacks/loader";
 
@@ -122,7 +123,7 @@ describe("stacks/schema: the stack configuration contract", () => {
         });
 
         it("exports one schema per top-level key and the endpoint kinds", () => {
-            assert.deepEqual(Object.keys(sections), ["region", "environment", "customer", "network", "controlPlane", "ingress", "tailscale", "telemetry", "access"]);
+            assert.deepEqual(Object.keys(sections), ["region", "environment", "customer", "network", "controlPlane", "ingress", "tailscale", "telemetry", "encryption", "access"]);
             assert.deepEqual([...endpointKinds], ["kubernetes-api", "clickhouse-system", "metrics"]);
         });
 
@@ -150,8 +151,19 @@ describe("stacks/schema: the stack configuration contract", () => {
             assert.match(formatProblems(problems("prod", { "byoc:controlPlane": cp({ phase: "steady" }) })), /byoc:controlPlane\.phase = "steady": must be one of "bootstrap", "switchover", "tailnet"/);
         });
 
-        it("ignores other namespaces (provider config such as tailscale:oauthClientId)", () => {
-            ok("prod", { "tailscale:oauthClientId": "k123", "tailscale:oauthClientSecret": { secure: "v1:abc" }, "aws:profile": "acme" });
+        it("accepts the provider and engine keys it allows: aws:profile, the Tailscale OAuth client (secret as ciphertext), pulumi:tags", () => {
+            const config = ok("prod", {
+                "tailscale:oauthClientId": "k123",
+                "tailscale:oauthClientSecret": { secure: "v1:abc" },
+                "aws:profile": "acme",
+                "aws:allowedAccountIds": ["111122223333"],
+                "aws:defaultTags": { tags: { "cost-center": "db" } },
+                "pulumi:tags": { team: "byoc" },
+                "pulumi:disable-default-providers": ["kubernetes"],
+            });
+            assert.equal(config.awsProfile, "acme");
+            assert.equal(config.tailscaleProvider.oauthClientId, "k123");
+            assert.equal(config.tailscaleProvider.oauthClientSecret, undefined, "ciphertext is not a secret the provider can use");
         });
     });
 
@@ -162,7 +174,7 @@ describe("stacks/schema: the stack configuration contract", () => {
             ["byoc:customer", "is required: a map with keys id, name?"],
             ["byoc:network", "is required: a map with keys vpcCidr, azCount?, natGateways?, peering?"],
             ["byoc:controlPlane", "is required: a map with keys managementCidrs, privateEndpointOnly?, phase?, breakGlass?"],
-            ["byoc:ingress", "is required: a map with keys mode, ipAllowList, domain, acmeEmail, acmeServer?"],
+            ["byoc:ingress", "is required: a map with keys mode, ipAllowList, domain, acmeEmail, acmeServer?, privateLink?"],
             ["byoc:tailscale", "is required: a map with keys tailnet, domain, tags, oncallGroup, managementTag?, endpoints"],
             ["byoc:telemetry", "is required: a map with keys billingBucketArn, stateQueueArn, alertWebhookUrl"],
         ];
@@ -217,18 +229,28 @@ describe("stacks/schema: the stack configuration contract", () => {
     });
 
     describe("unknown keys", () => {
-        const topLevel = "is not a known key; allowed keys are byoc:environment, byoc:customer, byoc:network, byoc:controlPlane, byoc:ingress, byoc:tailscale, byoc:telemetry, byoc:access";
+        const topLevel = `is not a known key; allowed keys are ${Object.keys(sections).filter((s) => s !== "region").map((s) => `byoc:${s}`).join(", ")}`;
 
-        it("rejects unknown byoc:* top-level keys, listing the allowed ones", () => {
-            one("prod", { "byoc:netwrok": { vpcCidr: "10.40.0.0/16" } }, { path: "byoc:netwrok", value: { vpcCidr: "10.40.0.0/16" }, message: topLevel });
-            one("dev", { "byoc:region": "us-east-1" }, { path: "byoc:region", value: "us-east-1", message: topLevel });
+        it("rejects unknown byoc:* top-level keys, listing the allowed ones when nothing is close", () => {
+            one("prod", { "byoc:flavour": "large" }, { path: "byoc:flavour", value: "large", message: topLevel });
+        });
+
+        it("names the key a misspelt top-level key most likely is, in any allowed namespace", () => {
+            one("prod", { "byoc:netwrok": { vpcCidr: "10.40.0.0/16" } }, { path: "byoc:netwrok", value: { vpcCidr: "10.40.0.0/16" }, message: "is not a known key; did you mean byoc:network?" });
+            one("prod", { "byoc:Telemetry": {} }, { path: "byoc:Telemetry", value: {}, message: "is not a known key; did you mean byoc:telemetry?" });
+            one("dev", { "byoc:region": "us-east-1" }, { path: "byoc:region", value: "us-east-1", message: "is not a known key; did you mean aws:region?" });
+            one("dev", { "awss:region": "us-east-1" }, { path: "awss:region", value: "us-east-1", message: "is not a known key; did you mean aws:region?" });
+            one("dev", { "aws:proflie": "acme" }, { path: "aws:proflie", value: "acme", message: "is not a known key; did you mean aws:profile?" });
+            one("dev", { "tailscale:oauthClientSecert": "s" }, { path: "tailscale:oauthClientSecert", value: "s", message: "is not a known key; did you mean tailscale:oauthClientSecret?" });
+            assert.equal(editDistance("netwrok", "network"), 1, "a swap of neighbours is one edit");
+            one("dev", { "tailscale:tags": ["tag:x"] }, { path: "tailscale:tags", value: ["tag:x"], message: "is not a known key; did you mean byoc:tailscale.tags?" });
         });
 
         it("rejects a typo such as byoc:network.azcount, listing the allowed keys", () => {
             one("prod", { "byoc:network": { vpcCidr: "10.40.0.0/16", azcount: 3 } }, {
                 path: "byoc:network.azcount",
                 value: 3,
-                message: "is not a known key; allowed keys are vpcCidr, azCount, natGateways, peering",
+                message: "is not a known key; allowed keys are vpcCidr, azCount, natGateways, peering; did you mean azCount?",
             });
         });
 
@@ -242,15 +264,128 @@ describe("stacks/schema: the stack configuration contract", () => {
                 ...access("prod", { grants: [grant({ expires: "tomorrow" })], maxHours: 4 }),
                 "byoc:controlPlane": section("prod", "byoc:controlPlane", { public: false }),
             }), [
-                { path: "byoc:customer.Name", value: "Acme", message: "is not a known key; allowed keys are id, name" },
+                { path: "byoc:customer.Name", value: "Acme", message: "is not a known key; allowed keys are id, name; did you mean name?" },
                 { path: "byoc:network.peering[0].accountId", value: "444455556666", message: "is not a known key; allowed keys are vpcId, cidr, ownerId, region" },
                 { path: "byoc:controlPlane.public", value: false, message: "is not a known key; allowed keys are managementCidrs, privateEndpointOnly, phase, breakGlass" },
-                { path: "byoc:ingress.allowList", value: ["192.0.2.0/24"], message: "is not a known key; allowed keys are mode, ipAllowList, domain, acmeEmail, acmeServer" },
+                { path: "byoc:ingress.allowList", value: ["192.0.2.0/24"], message: `is not a known key; allowed keys are ${Object.keys((sections.ingress as any).shape).join(", ")}; did you mean ipAllowList?` },
                 { path: "byoc:tailscale.authKey", value: "tskey-123", message: "is not a known key; allowed keys are tailnet, domain, tags, oncallGroup, managementTag, endpoints" },
                 { path: "byoc:telemetry.region", value: "us-east-1", message: "is not a known key; allowed keys are billingBucketArn, stateQueueArn, alertWebhookUrl" },
                 { path: "byoc:access.grants[0].expires", value: "tomorrow", message: "is not a known key; allowed keys are id, engineer, csrPem, reason, approvedBy, notAfter" },
                 { path: "byoc:access.maxHours", value: 4, message: "is not a known key; allowed keys are maxCertificateHours, approvers, grants" },
             ]);
+        });
+    });
+
+    describe("keys of every namespace (nothing is silently dropped)", () => {
+        const controlPlane = section("prod", "byoc:controlPlane", { privateEndpointOnly: undefined });
+        const misindented = {
+            path: "byoc:privateEndpointOnly",
+            value: true,
+            message: "is not a known key; did you mean byoc:controlPlane.privateEndpointOnly? (Pulumi reads a key written without a namespace as byoc:privateEndpointOnly: indent it under byoc:controlPlane)",
+        };
+
+        it("a key without a namespace is byoc:<key>, as Pulumi reads it; a section's field there names its section", () => {
+            one("prod", { "byoc:controlPlane": controlPlane, privateEndpointOnly: true }, misindented);
+            one("prod", { "byoc:controlPlane": controlPlane, "byoc:privateEndpointOnly": true }, misindented);
+            one("prod", { vpcCidr: "10.40.0.0/16" }, {
+                path: "byoc:vpcCidr",
+                value: "10.40.0.0/16",
+                message: "is not a known key; did you mean byoc:network.vpcCidr? (Pulumi reads a key written without a namespace as byoc:vpcCidr: indent it under byoc:network)",
+            });
+            one("prod", { domain: "acme.example.com" }, {
+                path: "byoc:domain",
+                value: "acme.example.com",
+                message: "is not a known key; did you mean byoc:ingress.domain or byoc:tailscale.domain? (Pulumi reads a key written without a namespace as byoc:domain: indent it under byoc:ingress or byoc:tailscale)",
+            });
+            // Un-namespaced allowed keys are just byoc keys.
+            assert.equal(ok("prod", { "byoc:environment": undefined, environment: "prod" }).environment, "prod");
+        });
+
+        it("a field in the wrong section names the section it belongs to", () => {
+            one("prod", { "byoc:controlPlane": controlPlane, "byoc:ingress": section("prod", "byoc:ingress", { privateEndpointOnly: true }) }, {
+                path: "byoc:ingress.privateEndpointOnly",
+                value: true,
+                message: `is not a known key; allowed keys are ${Object.keys((sections.ingress as any).shape).join(", ")}; did you mean byoc:controlPlane.privateEndpointOnly?`,
+            });
+        });
+
+        it("Pulumi's <namespace>:config:<key> spelling is the same key; a key spelled twice, or one Pulumi cannot parse, is an error", () => {
+            assert.equal(ok("prod", { "byoc:customer": undefined, "byoc:config:customer": { id: "acme" } }).customer.id, "acme");
+            one("prod", { environment: "dev" }, { path: "byoc:environment", value: "dev", message: "is given twice, as byoc:environment and as environment; Pulumi keeps only one of them" });
+            one("prod", { "aws:region:eu-west-1": null }, { path: "aws:region:eu-west-1", value: null, message: "is not a config key Pulumi can read: write <namespace>:<name> with one ':', such as byoc:network" });
+        });
+
+        it("aws: allows region (required), profile, account guards, default tags and retries; refuses the rest, saying why", () => {
+            ok("prod", { "aws:profile": "acme", "aws:allowedAccountIds": ["111122223333"], "aws:forbiddenAccountIds": ["999988887777"], "aws:defaultTags": { tags: { team: "db" } }, "aws:maxRetries": 5, "aws:retryMode": "adaptive" });
+            const awsKeys = "allowed aws keys are aws:region, aws:profile, aws:allowedAccountIds, aws:forbiddenAccountIds, aws:defaultTags, aws:maxRetries, aws:retryMode";
+            one("prod", { "aws:skipCredentialsValidation": true }, {
+                path: "aws:skipCredentialsValidation",
+                value: true,
+                message: `is not allowed: it changes the endpoints, transport or checks of the AWS provider, which this program does not support (it deploys to AWS's standard regional endpoints); ${awsKeys}`,
+            });
+            one("prod", { "aws:assumeRoles": [{ roleArn: "arn:aws:iam::111122223333:role/deploy" }] }, {
+                path: "aws:assumeRoles",
+                value: [{ roleArn: "arn:aws:iam::111122223333:role/deploy" }],
+                message: `is not allowed: it changes the AWS identity of the default provider, while the cluster's kubeconfigs authenticate with \`aws eks get-token\` and aws:profile only, so the Kubernetes provider would act as another identity; name the credentials with aws:profile; ${awsKeys}`,
+            });
+            one("prod", { "aws:flavour": "x" }, { path: "aws:flavour", value: "x", message: `is not a known key; ${awsKeys}` });
+            one("prod", { "aws:regoin": "us-east-1" }, { path: "aws:regoin", value: "us-east-1", message: "is not a known key; did you mean aws:region?" });
+        });
+
+        it("tailscale: allows the OAuth client (the secret as { secure: … }) and tailnet; anything else would be ignored by the program's provider", () => {
+            ok("prod", { "tailscale:oauthClientId": "k123", "tailscale:oauthClientSecret": { secure: "v1:abc" }, "tailscale:tailnet": "example.com" });
+            const tsKeys = "allowed tailscale keys are tailscale:oauthClientId, tailscale:oauthClientSecret, tailscale:tailnet";
+            one("prod", { "tailscale:apiKey": { secure: "v1:abc" } }, {
+                path: "tailscale:apiKey",
+                value: { secure: "v1:abc" },
+                message: `is not allowed: the program's Tailscale provider is built from byoc:tailscale.tailnet and tailscale:oauthClientId / tailscale:oauthClientSecret only, so this key would be ignored; ${tsKeys}`,
+            });
+            one("prod", { "tailscale:flavour": "x" }, { path: "tailscale:flavour", value: "x", message: `is not a known key; ${tsKeys}` });
+        });
+
+        it("kubernetes: no key at all (the program builds its provider from the EKS cluster)", () => {
+            for (const key of ["kubernetes:kubeconfig", "kubernetes:context", "kubernetes:namespace"]) {
+                one("prod", { [key]: "x" }, {
+                    path: key,
+                    value: "x",
+                    message: "is not allowed: the program reaches the cluster only through the Kubernetes provider it builds from the EKS cluster; kubernetes:* keys configure only Pulumi's default Kubernetes provider, which the program never uses, so they would be ignored (or point a resource that lost its provider at another cluster); no kubernetes:* key is allowed",
+                });
+            }
+        });
+
+        it("pulumi: stack tags and disable-default-providers; no autonaming; other namespaces are errors", () => {
+            ok("prod", { "pulumi:tags": { team: "byoc" }, "pulumi:disable-default-providers": ["kubernetes"] });
+            one("prod", { "pulumi:autonaming": { mode: "verbatim" } }, {
+                path: "pulumi:autonaming",
+                value: { mode: "verbatim" },
+                message: "is not allowed: resource names derive from the component names (DESIGN.md §4), and the policies rely on them; allowed pulumi keys are pulumi:tags, pulumi:disable-default-providers",
+            });
+            for (const key of ["tls:proxy", "random:seed", "eks:foo"]) {
+                one("prod", { [key]: "x" }, { path: key, value: "x", message: 'is in a namespace this program does not read; allowed namespaces are byoc, aws, tailscale, pulumi (README "Configuration reference")' });
+            }
+        });
+
+        it("keys named like Object.prototype members are unknown keys, not a crash", () => {
+            one("prod", { "constructor:x": 1 }, { path: "constructor:x", value: 1, message: 'is in a namespace this program does not read; allowed namespaces are byoc, aws, tailscale, pulumi (README "Configuration reference")' });
+            assert.match(problems("prod", { "aws:toString": 1 })[0].message, /^is not a known key; allowed aws keys are aws:region/);
+            assert.match(problems("prod", { "byoc:hasOwnProperty": 1 })[0].message, /^is not a known key; allowed keys are byoc:environment/);
+        });
+
+        it("an allowed provider key without a value is an error (Pulumi would only warn)", () => {
+            one("prod", { "aws:profile": null }, { path: "aws:profile", value: null, message: "has no value; give it one or remove the key" });
+        });
+
+        it("ALLOWED_CONFIG_KEYS is the list the README documents", () => {
+            for (const [ns, refused] of Object.entries(REFUSED_CONFIG_KEYS)) {
+                for (const key of Object.keys(refused)) assert.ok(!ALLOWED_CONFIG_KEYS[ns].includes(key), `${ns}:${key} is both allowed and refused`);
+            }
+            assert.deepEqual(ALLOWED_CONFIG_KEYS, {
+                byoc: Object.keys(sections).filter((s) => s !== "region"),
+                aws: ["region", "profile", "allowedAccountIds", "forbiddenAccountIds", "defaultTags", "maxRetries", "retryMode"],
+                tailscale: ["oauthClientId", "oauthClientSecret", "tailnet"],
+                kubernetes: [],
+                pulumi: ["tags", "disable-default-providers"],
+            });
         });
     });
 
@@ -464,7 +599,7 @@ describe("stacks/schema: the stack configuration contract", () => {
 
         it("validates mode, domain and the ACME e-mail", () => {
             assert.deepEqual(problems("prod", ingress("prod", { mode: "internal", domain: "Acme.Example.com", acmeEmail: "platform" })), [
-                { path: "byoc:ingress.mode", value: "internal", message: 'must be "public" or "private"' },
+                { path: "byoc:ingress.mode", value: "internal", message: 'must be one of "public", "private", "privatelink"' },
                 { path: "byoc:ingress.domain", value: "Acme.Example.com", message: "must be a lowercase DNS domain such as byoc.example.com" },
                 { path: "byoc:ingress.acmeEmail", value: "platform", message: "must be an e-mail address for Let's Encrypt notices" },
             ]);
