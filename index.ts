@@ -137,6 +137,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         alertWebhookUrl: config.telemetry.alertWebhookUrl,
         metricsRetentionDays: config.baseline.logRetentionDays,
         kmsKeyArn: config.encryption.kmsKeyArn,
+        volumeKeyArn: cluster.volumeKeyArn,
     }, k8s);
     flows.push(...telemetry.flows);
 
@@ -184,7 +185,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         tailnetAclFragment,
         troubleshootingCaCertPem: access.caCertPem,
         troubleshootingGrants: access.grants,
-        encryptionKeys: encryptionKeys(config, { secrets: cluster.secretsKeyArn, thanos: telemetry.thanosKeyArn, flowLogs: network.flowLogKeyArn }),
+        encryptionKeys: encryptionKeys(config, { secrets: cluster.secretsKeyArn, volumes: cluster.volumeKeyArn, thanos: telemetry.thanosKeyArn, flowLogs: network.flowLogKeyArn }),
         networkFlows: resolveFlows(flows),
     };
 }
@@ -227,16 +228,14 @@ function operatorActions(config: StackConfig, out: {
 }
 
 /** Every place the data plane encrypts with KMS, and with which key: the customer's own, or one the stack created. */
-function encryptionKeys(config: StackConfig, keys: { secrets: pulumi.Output<string>; thanos: pulumi.Output<string>; flowLogs: pulumi.Output<string> }) {
-    const customer = config.encryption.kmsKeyArn;
-    const ebs = customer ?? "aws/ebs (AWS-managed)";
-    return pulumi.all([keys.secrets, keys.thanos, keys.flowLogs]).apply(([secrets, thanos, flowLogs]) => ({
-        customerManaged: customer !== undefined,
+function encryptionKeys(config: StackConfig, keys: { secrets: pulumi.Output<string>; volumes: pulumi.Output<string>; thanos: pulumi.Output<string>; flowLogs: pulumi.Output<string> }) {
+    return pulumi.all([keys.secrets, keys.volumes, keys.thanos, keys.flowLogs]).apply(([secrets, volumes, thanos, flowLogs]) => ({
+        customerManaged: config.encryption.kmsKeyArn !== undefined,
         uses: [
             { what: "EKS Secrets (envelope encryption)", key: secrets },
-            { what: "EKS control-plane log group", key: customer ?? "CloudWatch Logs default encryption" },
-            { what: "node root volumes (launch template)", key: ebs },
-            { what: "log and metric volumes (StorageClass byoc-gp3-encrypted)", key: ebs },
+            { what: "EKS control-plane log group", key: volumes },
+            { what: "node root volumes (launch template)", key: volumes },
+            { what: "log and metric volumes (StorageClass byoc-gp3-encrypted)", key: volumes },
             { what: "Thanos metrics bucket (SSE-KMS)", key: thanos },
             { what: "VPC flow logs (log group)", key: flowLogs },
         ],

@@ -12,7 +12,7 @@ import type { ApiAccess } from "../stacks/schema";
 import { endpointSettings, managementFlowRestriction, providerViaTailnet, tailnetKubeconfig } from "./render/apiAccess";
 import { ByocComponent } from "./conventions";
 import { NetworkFlow } from "./flows";
-import { ebsCsiKmsPolicy, podIdentityTrustPolicy } from "./render/iam";
+import { dataKeyPolicy, ebsCsiKmsPolicy, podIdentityTrustPolicy } from "./render/iam";
 
 export interface DataPlaneClusterArgs {
     /** EKS cluster name; unique per account and region. */
@@ -60,6 +60,8 @@ export class DataPlaneCluster extends ByocComponent {
     readonly clusterSecurityGroupId: pulumi.Output<string>;
     readonly nodeRoleArn: pulumi.Output<string>;
     readonly secretsKeyArn: pulumi.Output<string>;
+    /** The key of the nodes' volumes, the StorageClass's volumes and the control-plane logs. */
+    readonly volumeKeyArn: pulumi.Output<string>;
     readonly apiAccess: ApiAccess;
     readonly endpointAccess: "public-restricted" | "private";
     readonly serviceCidr: string;
@@ -77,11 +79,14 @@ export class DataPlaneCluster extends ByocComponent {
             enableKeyRotation: true,
             deletionWindowInDays: 30,
         }, parent).arn;
+        // Volumes and the control-plane logs: the customer's key, or one of the stack's own whose policy lets EC2 Auto
+        // Scaling and CloudWatch Logs use it (an AWS-managed key would not count as the customer's).
+        const dataKeyArn = args.kmsKeyArn !== undefined ? pulumi.output(args.kmsKeyArn) : this.createDataKey(name, args);
         // Control-plane logs go to /aws/eks/<cluster>/cluster; owning the group (created first) sets its retention.
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-control-plane`, {
             name: pulumi.interpolate`/aws/eks/${args.clusterName}/cluster`,
             retentionInDays: args.logRetentionDays ?? 90,
-            kmsKeyId: args.kmsKeyArn,
+            kmsKeyId: dataKeyArn,
         }, parent);
 
         const cluster = this.createCluster(name, args, secretsKeyArn, logGroup);
@@ -89,8 +94,8 @@ export class DataPlaneCluster extends ByocComponent {
         // string would let Pod Identity associations and access entries race the ~10 minute cluster creation).
         // (The remote component's output carries the dependency; its `eksCluster` reference is only needed as that.)
         this.clusterName = pulumi.all([cluster.eksCluster, args.clusterName]).apply(([, n]) => n);
-        const nodes = this.createNodes(name, args, this.clusterName);
-        const podIdentityAgent = this.createAddons(name, this.clusterName, nodes, args.kmsKeyArn);
+        const nodes = this.createNodes(name, args, this.clusterName, dataKeyArn);
+        const podIdentityAgent = this.createAddons(name, this.clusterName, nodes, dataKeyArn);
 
         const endpoint = endpointSettings(args.apiAccess, args.managementCidrs);
         const kubeconfig = providerViaTailnet(args.apiAccess) ? this.tailnetKubeconfig(args) : cluster.kubeconfigJson;
@@ -107,6 +112,7 @@ export class DataPlaneCluster extends ByocComponent {
         this.clusterSecurityGroupId = cluster.clusterSecurityGroupId;
         this.nodeRoleArn = nodes.nodeRoleArn;
         this.secretsKeyArn = secretsKeyArn;
+        this.volumeKeyArn = dataKeyArn;
         this.apiAccess = args.apiAccess;
         this.endpointAccess = endpoint.endpointPublicAccess ? "public-restricted" : "private";
         this.serviceCidr = args.serviceCidr;
@@ -174,7 +180,7 @@ export class DataPlaneCluster extends ByocComponent {
      * ("Each network interface requires a device index", aws-ia/terraform-aws-eks-blueprints#363). Nodes get no
      * public IP because the private subnets never map one (DataPlaneNetwork).
      */
-    private createNodes(name: string, args: DataPlaneClusterArgs, clusterName: pulumi.Output<string>) {
+    private createNodes(name: string, args: DataPlaneClusterArgs, clusterName: pulumi.Output<string>, volumeKeyArn: pulumi.Output<string>) {
         const parent = { parent: this };
         const nodeRole = new aws.iam.Role(`${name}-nodes`, {
             assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ec2.amazonaws.com" }),
@@ -184,7 +190,7 @@ export class DataPlaneCluster extends ByocComponent {
         );
         const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
             metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
-            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", kmsKeyId: args.kmsKeyArn, deleteOnTermination: "true" } }],
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 100, volumeType: "gp3", encrypted: "true", kmsKeyId: volumeKeyArn, deleteOnTermination: "true" } }],
             tagSpecifications: [{ resourceType: "instance", tags: { Name: pulumi.interpolate`${args.clusterName}-node` } }],
         }, parent);
         const group = new aws.eks.NodeGroup(`${name}-nodes`, {
@@ -200,7 +206,7 @@ export class DataPlaneCluster extends ByocComponent {
     }
 
     /** EKS add-ons, after the nodes: their Deployments cannot become ready on a cluster without nodes. Returns the Pod Identity agent. */
-    private createAddons(name: string, clusterName: pulumi.Output<string>, nodes: aws.eks.NodeGroup, kmsKeyArn?: string): aws.eks.Addon {
+    private createAddons(name: string, clusterName: pulumi.Output<string>, nodes: aws.eks.NodeGroup, volumeKeyArn: pulumi.Output<string>): aws.eks.Addon {
         const after = { parent: this, dependsOn: [nodes], customTimeouts: { create: "20m", update: "20m" } };
         // Workloads get AWS credentials through EKS Pod Identity: no OIDC trust policies to keep in sync.
         const podIdentityAgent = new aws.eks.Addon(`${name}-pod-identity`, { clusterName, addonName: ADDONS[0] }, after);
@@ -214,7 +220,7 @@ export class DataPlaneCluster extends ByocComponent {
         const ebsPolicy = new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, { parent: this });
         // The managed policy covers AWS-managed keys only; a customer key needs these on the driver's role
         // (aws-ebs-csi-driver docs/install.md, "KMS encryption").
-        if (kmsKeyArn) new aws.iam.RolePolicy(`${name}-ebs-csi-kms`, { role: ebsCsiRole.id, policy: JSON.stringify(ebsCsiKmsPolicy(kmsKeyArn)) }, { parent: this });
+        new aws.iam.RolePolicy(`${name}-ebs-csi-kms`, { role: ebsCsiRole.id, policy: volumeKeyArn.apply((k) => JSON.stringify(ebsCsiKmsPolicy(k))) }, { parent: this });
         new aws.eks.Addon(`${name}-ebs-csi`, {
             clusterName,
             addonName: ADDONS[1],
@@ -226,6 +232,20 @@ export class DataPlaneCluster extends ByocComponent {
         // Takes over the bootstrap's self-managed CoreDNS Deployment in place.
         new aws.eks.Addon(`${name}-coredns`, { clusterName, addonName: ADDONS[3], resolveConflictsOnCreate: "OVERWRITE" }, after);
         return podIdentityAgent;
+    }
+
+    /** The stack's own key for EBS volumes and the control-plane log group, with the service grants they need. */
+    private createDataKey(name: string, args: DataPlaneClusterArgs): pulumi.Output<string> {
+        const parent = { parent: this };
+        const account = aws.getCallerIdentityOutput({}, parent).accountId;
+        const partition = aws.getPartitionOutput({}, parent).partition;
+        const region = aws.getRegionOutput({}, parent).region;
+        return new aws.kms.Key(`${name}-data`, {
+            description: `Encrypts the node and workload volumes and the control-plane logs of ${name}`,
+            enableKeyRotation: true,
+            deletionWindowInDays: 30,
+            policy: pulumi.all([account, partition, region, args.clusterName]).apply(([a, p, r, cluster]) => JSON.stringify(dataKeyPolicy({ account: a, partition: p, region: r, clusterName: cluster }))),
+        }, parent).arn;
     }
 
     private tailnetKubeconfig(args: DataPlaneClusterArgs): pulumi.Output<string> {

@@ -49,8 +49,10 @@ export interface TelemetryOutboundArgs {
     prometheusRetention?: string;
     prometheusStorage?: string;
     images?: Partial<Record<keyof typeof DEFAULT_IMAGES, string>>;
-    /** The customer's KMS key (byoc:encryption.kmsKeyArn) for the Thanos bucket and the gp3 volumes; else own key / aws/ebs. */
+    /** The customer's KMS key (byoc:encryption.kmsKeyArn) for the Thanos bucket; without it the component creates one. */
     kmsKeyArn?: string;
+    /** The key of the gp3 volumes (DataPlaneCluster.volumeKeyArn: the customer's or the stack's data key). */
+    volumeKeyArn?: pulumi.Input<string>;
 }
 
 /** What the ClickHouse operator needs to inject the billing scraper as a sidecar. */
@@ -206,14 +208,13 @@ export class TelemetryOutbound extends ByocComponent {
         }, parent);
         const inNs = { parent: this, dependsOn: [namespace] };
 
-        // Logs and metrics volumes: encrypted gp3 (the customer's key, or the account's aws/ebs key, which the EBS CSI
-        // driver can use without extra KMS grants), bound where the pod lands, expandable, kept when the claim goes away.
+        // Logs and metrics volumes: encrypted gp3 with the volume key (the driver's role may use it: DataPlaneCluster),
+        // bound where the pod lands, expandable, kept when the claim goes away.
         const storageClass = new k8s.storage.v1.StorageClass(`${name}-gp3-encrypted`, {
             metadata: { name: STORAGE_CLASS },
             provisioner: "ebs.csi.aws.com",
-            // With a customer key the driver encrypts with it (StorageClass parameter kmsKeyId, aws-ebs-csi-driver
-            // docs/parameters.md); without, EBS uses the account's aws/ebs key.
-            parameters: { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4", ...(args.kmsKeyArn ? { kmsKeyId: args.kmsKeyArn } : {}) },
+            // StorageClass parameter kmsKeyId (aws-ebs-csi-driver docs/parameters.md); without one EBS would use aws/ebs.
+            parameters: { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4", ...(args.volumeKeyArn ? { kmsKeyId: args.volumeKeyArn } : {}) },
             allowVolumeExpansion: true,
             volumeBindingMode: "WaitForFirstConsumer",
             reclaimPolicy: "Retain",

@@ -52,3 +52,29 @@ export function ebsCsiKmsPolicy(keyArn: string): PolicyDocument {
         { Sid: "DataKeys", Effect: "Allow", Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: keyArn },
     );
 }
+
+/**
+ * Policy of the stack's own volume-and-logs key: the account administers it (so IAM policies such as the EBS CSI
+ * driver's apply), EC2 Auto Scaling's service-linked role encrypts the managed nodes' root volumes (EC2 Auto
+ * Scaling "Required KMS key policy for use with encrypted volumes"), CloudWatch Logs encrypts the EKS
+ * control-plane log group (CloudWatch Logs "Encrypt log data using AWS KMS", encryption-context condition).
+ */
+export function dataKeyPolicy(a: { account: string; partition: string; region: string; clusterName: string }) {
+    const asg = `arn:${a.partition}:iam::${a.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            { Sid: "AccountAdmin", Effect: "Allow", Principal: { AWS: `arn:${a.partition}:iam::${a.account}:root` }, Action: "kms:*", Resource: "*" },
+            { Sid: "AutoScalingVolumes", Effect: "Allow", Principal: { AWS: asg }, Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: "*" },
+            { Sid: "AutoScalingGrants", Effect: "Allow", Principal: { AWS: asg }, Action: "kms:CreateGrant", Resource: "*", Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
+            {
+                Sid: "ControlPlaneLogs",
+                Effect: "Allow",
+                Principal: { Service: `logs.${a.region}.amazonaws.com` },
+                Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                Resource: "*",
+                Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${a.partition}:logs:${a.region}:${a.account}:log-group:/aws/eks/${a.clusterName}/cluster` } },
+            },
+        ],
+    };
+}

@@ -14,12 +14,13 @@ import { privateEndpoints, privateEndpointsStack } from "./private-endpoints";
 import { tailscaleManagementOnly } from "./tailscale-management-only";
 import { timeBoundAccess } from "./time-bound-access";
 import { tlsEverywhere } from "./tls-everywhere";
+import { customerManagedKeys, privateLinkExposure } from "./privatelink-and-keys";
 
 export {
     leastPrivilegeTelemetry, leastPrivilegeTelemetryStack, mandatoryIpFilter, noInboundToTailscale, noInboundToTailscaleStack,
     privateEndpoints, privateEndpointsStack, tailscaleManagementOnly, timeBoundAccess, tlsEverywhere,
     waitForEksCluster, waitForCrds, waitForNodes, waitForLbControllerWebhook, waitForPodIdentity, launchTemplateDeviceIndex,
-    tailscaleKeyRecreate, helmValuesValid,
+    tailscaleKeyRecreate, helmValuesValid, privateLinkExposure, customerManagedKeys,
 };
 
 export const allPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
@@ -33,5 +34,7 @@ export const allPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] =
     timeBoundAccess,
     leastPrivilegeTelemetry,
     leastPrivilegeTelemetryStack,
+    privateLinkExposure,
+    customerManagedKeys,
     ...deployReadinessPolicies,
 ];

@@ -21,7 +21,7 @@ describe("byoc policy check (in-process)", () => {
         const r = run([fx("export-clean.json")]);
         assert.equal(r.code, 0, r.out + r.err);
         assert.match(r.out, /stack-export, env dev from tags/);
-        assert.match(r.out, /Summary: 12 resources checked against 18 policies: 0 mandatory/);
+        assert.match(r.out, /Summary: 12 resources checked against 20 policies: 0 mandatory/);
         assert.equal(r.err, "");
     });
     it("stack export with violations: exit 1, each violation with rule, enforcement, URN and message", () => {
@@ -106,6 +106,88 @@ describe("byoc policy check (in-process)", () => {
         assert.equal(run([]).code, 2);
         assert.equal(run([fx("export-clean.json"), "--env", "staging"]).code, 2);
         assert.equal(run(["--help"]).code, 0);
+    });
+});
+
+describe("byoc policy check: strict defaults", () => {
+    let dir: string;
+    const write = (name: string, doc: unknown) => {
+        const f = path.join(dir, name);
+        fs.writeFileSync(f, JSON.stringify(doc));
+        return f;
+    };
+    // A world-open LoadBalancer Service without byoc:environment tags: allowed in dev, a mandatory violation in prod.
+    const openService = (tags?: Record<string, string>) => ({
+        version: 3,
+        deployment: {
+            resources: [
+                { urn: "urn:pulumi:x::p::pulumi:pulumi:Stack::p-x", type: "pulumi:pulumi:Stack", custom: false },
+                ...(tags ? [{ urn: "urn:pulumi:x::p::aws:ec2/vpc:Vpc::v", type: "aws:ec2/vpc:Vpc", custom: true, inputs: { cidrBlock: "10.0.0.0/16", tags } }] : []),
+                {
+                    urn: "urn:pulumi:x::p::kubernetes:core/v1:Service::gw",
+                    type: "kubernetes:core/v1:Service",
+                    custom: true,
+                    inputs: { metadata: { name: "gw", namespace: "istio-ingress" }, spec: { type: "LoadBalancer", loadBalancerSourceRanges: ["0.0.0.0/0"], ports: [{ port: 443 }] } },
+                },
+            ],
+        },
+    });
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-strict-"));
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("an export that declares no environment is judged with prod enforcement (README: the strict setting)", () => {
+        const r = run([write("untagged.json", openService())]);
+        assert.equal(r.code, 1, r.out + r.err);
+        assert.match(r.out, /env prod from default, config policies\/config\/prod\.json/);
+        assert.match(r.out, /MANDATORY mandatory-ip-filter/);
+        const rep = JSON.parse(run([path.join(dir, "untagged.json"), "--json"]).out);
+        assert.deepEqual([rep.environment, rep.environmentSource], ["prod", "default"]);
+    });
+
+    it("--env dev on a stack tagged prod warns on stderr (stdout stays the report)", () => {
+        const file = write("prod-tagged.json", openService({ "byoc:environment": "prod", "byoc:customer": "acme" }));
+        const r = run([file, "--env", "dev", "--json"]);
+        assert.equal(r.code, 0, r.err);
+        assert.match(r.err, /^byoc policy check: warning: --env dev on a prod stack \(its resources' byoc:environment tags say prod\)/);
+        const rep = JSON.parse(r.out);
+        assert.equal(rep.environment, "dev");
+        assert.equal(rep.warnings.length, 1);
+        assert.equal(run([file, "--env", "prod"]).err, "", "no warning when the flag agrees");
+        assert.equal(run([write("dev-tagged.json", openService({ "byoc:environment": "dev" })), "--env", "prod"]).err, "", "nor when it is stricter");
+    });
+
+    it("a pack config that disables or downgrades a mandatory rule is named in the summary", () => {
+        const cfg = write("weak.json", { "mandatory-ip-filter": "disabled", "tls-everywhere": { enforcementLevel: "advisory" } });
+        const r = run([write("untagged2.json", openService()), "--config", cfg]);
+        assert.equal(r.code, 0, r.out);
+        assert.match(r.out, /\nWeakened by .*weak\.json: disabled mandatory-ip-filter; advisory tls-everywhere \(mandatory in policies\/config\/prod\.json\)\.\n/);
+        assert.match(r.out, /Result: passed, with 2 mandatory policies not enforced/);
+        const rep = JSON.parse(run([path.join(dir, "untagged2.json"), "--config", cfg, "--json"]).out);
+        const byPolicy = (a: { policy: string }, b: { policy: string }) => a.policy.localeCompare(b.policy);
+        assert.deepEqual([...rep.weakened].sort(byPolicy), [
+            { policy: "mandatory-ip-filter", level: "disabled", standard: "mandatory" },
+            { policy: "tls-everywhere", level: "advisory", standard: "mandatory" },
+        ]);
+        assert.doesNotMatch(run([path.join(dir, "untagged2.json")]).out, /Weakened/, "the environment's own config weakens nothing");
+    });
+
+    it("an export with no resources is an error (exit 2), not a pass", () => {
+        for (const [name, doc] of [
+            ["empty.json", { version: 3, deployment: { manifest: {}, resources: [] } }],
+            ["no-resources.json", { version: 3, deployment: {} }],
+            ["checkpoint-empty.json", { version: 3, checkpoint: { stack: "x", latest: null } }],
+            ["preview-empty.json", { steps: [] }],
+        ] as const) {
+            const r = run([write(name, doc)]);
+            assert.equal(r.code, 2, `${name}: ${r.out}`);
+            assert.equal(r.out, "");
+            assert.match(r.err, new RegExp(`^byoc policy check: .*${name.replace(".", "\\.")}: no resources \\((stack-export|checkpoint|preview)\\): nothing to judge`));
+        }
+        const allMalformed = run([write("all-malformed.json", { version: 3, deployment: { resources: [{ urn: "urn:pulumi:x::p::a:b:C::c" }, 42] } })]);
+        assert.equal(allMalformed.code, 2, "only malformed resources: nothing was judged either");
+        assert.match(allMalformed.err, /no well-formed resource to judge \(2 malformed\)/);
     });
 });
 

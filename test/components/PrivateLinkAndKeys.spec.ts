@@ -116,12 +116,21 @@ describe("PrivateLink ingress and the customer's KMS key", () => {
         assert.ok(uses.uses.every((u) => u.key === KEY), JSON.stringify(uses.uses));
     });
 
-    it("without kmsKeyArn the stack creates its keys as before", async () => {
+    it("without kmsKeyArn the stack creates its own keys — secrets, flow logs, Thanos, and a data key for volumes and control-plane logs that EC2 Auto Scaling and CloudWatch Logs may use", async () => {
         const prod = await runStack("prod");
-        assert.equal(prod.ofType(T.kms).length, 3);
-        assert.equal(prod.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.blockDeviceMappings[0].ebs.kmsKeyId, undefined);
+        assert.equal(prod.ofType(T.kms).length, 4);
+        const data = prod.one(T.kms, "byoc-acme-data");
+        const lt = prod.one("aws:ec2/launchTemplate:LaunchTemplate").inputs.blockDeviceMappings[0].ebs;
+        assert.equal(lt.kmsKeyId, data.outputs.arn);
+        assert.equal(prod.one("kubernetes:storage.k8s.io/v1:StorageClass").inputs.parameters.kmsKeyId, data.outputs.arn);
+        assert.equal(prod.one("aws:cloudwatch/logGroup:LogGroup", "byoc-acme-control-plane").inputs.kmsKeyId, data.outputs.arn);
+        const policy = JSON.parse(data.inputs.policy);
+        const sids = Object.fromEntries(policy.Statement.map((st: { Sid: string }) => [st.Sid, st]));
+        assert.match(sids.AutoScalingVolumes.Principal.AWS, /:role\/aws-service-role\/autoscaling\.amazonaws\.com\/AWSServiceRoleForAutoScaling$/);
+        assert.deepEqual(sids.AutoScalingGrants.Condition, { Bool: { "kms:GrantIsForAWSResource": "true" } });
+        assert.equal(sids.ControlPlaneLogs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"], "arn:aws:logs:us-east-1:111122223333:log-group:/aws/eks/byoc-acme-prod/cluster");
         assert.equal(prod.outputs.encryptionKeys.customerManaged, false);
-        assert.ok(!prod.ofType("aws:iam/rolePolicy:RolePolicy").some((p) => p.name.endsWith("ebs-csi-kms")));
+        assert.ok(prod.outputs.encryptionKeys.uses.every((u: { key: string }) => u.key.startsWith("arn:aws:kms:")), "every use names a KMS key of the stack");
     });
 
     it("refuses a PrivateLink without principals, with `*`, without acceptance in prod, and privateLink outside its mode", async () => {
