@@ -1,12 +1,13 @@
-// `npm run preview -- <stack> [--json FILE]`: the offline preview (DESIGN.md §6). Exit 0 clean, 1 on mandatory
-// policy violations or a program error, 2 on invalid config.
+// `npm run preview -- <stack> [--json FILE|-]` and `npm run preview -- --all [--json DIR]`: the offline preview
+// (DESIGN.md §6). Exit 0 clean, 1 on mandatory policy violations or a program error, 2 on invalid config or usage;
+// with --all the worst of all stacks.
+//
+// Only commander is loaded to define the command: the config schema, the program and the provider SDKs are
+// required when a preview runs, so `byoc policy check` and `byoc --help` never pay for them.
 import * as fs from "fs";
 import * as path from "path";
 import { Command, CommanderError } from "commander";
-import { readStackFile, StackConfigError } from "../stacks/loader";
-import { formatProblems } from "../stacks/schema";
-import { offlinePreview } from "../preview/offline";
-import { formatActions, formatCounts, formatFlows, formatPolicy, formatTree } from "../preview/printer";
+import type { OfflineResult } from "../preview/offline";
 
 export interface Io {
     out: (text: string) => void;
@@ -15,53 +16,215 @@ export interface Io {
 
 const stdio: Io = { out: (t) => process.stdout.write(`${t}\n`), err: (t) => process.stderr.write(`${t}\n`) };
 
+export const PREVIEW_EXIT_CODES = `
+Exit codes:
+  0  clean: no mandatory policy violation
+  1  a mandatory policy violation, or a component rejected its arguments (the program failed)
+  2  invalid stack configuration, a missing or unreadable stack file, or a usage error
+  With --all: the worst code of all stacks.
+Errors are one line each; BYOC_DEBUG=1 adds stack traces.`;
+
+export interface PreviewOptions {
+    /** A file for the snapshot; `-` writes it to stdout (the human output then goes to stderr). With --all: a directory. */
+    json?: string;
+    dir?: string;
+}
+
 export function previewCommand(io: Io = stdio, onExit: (code: number) => void = (c) => (process.exitCode = c)): Command {
     return new Command("preview")
         .description("validate Pulumi.<stack>.yaml, run the program under Pulumi's mock runtime and the policy pack, print what it builds")
-        .argument("<stack>", "stack name: reads Pulumi.<stack>.yaml")
-        .option("--json <file>", "write the snapshot in `pulumi stack export` shape")
+        .argument("[stack]", "stack name: reads Pulumi.<stack>.yaml")
+        .option("--all", "preview every Pulumi.<stack>.yaml in --dir, in one process: one line per stack and totals")
+        .option("--json <file>", "write the snapshot in `pulumi stack export` shape (`-`: to stdout, the rest to stderr); with --all a directory, one <stack>.json each")
         .option("--dir <dir>", "directory holding the stack files", process.cwd())
-        .action(async (stack: string, opts: { json?: string; dir: string }) => onExit(await runPreview(stack, opts, io)));
+        .addHelpText("after", PREVIEW_EXIT_CODES)
+        .action(async (stack: string | undefined, opts: PreviewOptions & { all?: boolean }, cmd: Command) => {
+            if (opts.all && stack !== undefined) cmd.error(`error: give a stack name or --all, not both`, { exitCode: 2, code: "byoc.usage" });
+            if (!opts.all && stack === undefined) cmd.error(`error: missing required argument 'stack' (or --all for every Pulumi.<stack>.yaml)`, { exitCode: 2, code: "byoc.usage" });
+            if (opts.all && opts.json === "-") cmd.error(`error: --all --json takes a directory (one <stack>.json per stack), not -`, { exitCode: 2, code: "byoc.usage" });
+            // The SDK captures a stack trace for every promise and resource; offline nobody reads them, and they cost
+            // ~7% of a preview. BYOC_DEBUG=1 keeps them (and prints the traces of program errors).
+            // Source maps only cost when read: with BYOC_DEBUG the traces point at the TypeScript lines.
+            if (!process.env.BYOC_DEBUG) Error.stackTraceLimit = 0;
+            else process.setSourceMapsEnabled(true);
+            onExit(opts.all ? await runPreviewAll(opts, io) : await runPreview(stack!, opts, io));
+        });
 }
 
-export async function runPreview(stack: string, opts: { json?: string; dir?: string }, io: Io = stdio): Promise<number> {
+/** What one stack's preview came to: the exit code, and either the result or the reason there is none. */
+interface Outcome {
+    stack: string;
+    code: 0 | 1 | 2;
+    result?: OfflineResult;
+    /** The full message (config problems, program errors), one line per problem. */
+    problem?: string;
+    /** The same in one line, for --all. */
+    summary?: string;
+}
+
+const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
+
+/** One line per program error: the message for Pulumi's own errors, `Name: message` for anything else (a bug). */
+function describeFailure(err: unknown): { lines: string[]; unexpected: boolean } {
+    const { RunError, ResourceError }: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
+    const { ProgramErrors, DuplicateUrnError }: typeof import("../preview/runtime") = require("../preview/runtime");
+    const errors = err instanceof ProgramErrors ? err.errors : [err];
+    let unexpected = false;
+    const lines = errors.map((e) => {
+        if (process.env.BYOC_DEBUG) return (e instanceof Error && e.stack) || String(e);
+        if (!(e instanceof Error)) return String(e);
+        const pulumiError: boolean = RunError.isInstance(e) || ResourceError.isInstance(e);
+        if (pulumiError || e instanceof DuplicateUrnError || e.constructor === Error) return e.message;
+        unexpected = true;
+        return `${e.name}: ${e.message}`;
+    });
+    return { lines, unexpected };
+}
+
+/** Validates and previews one stack file; never throws for a bad stack (only for a bug in this tool). */
+async function previewStack(stack: string, dir: string): Promise<Outcome> {
+    (require("../preview/sdkLoad") as typeof import("../preview/sdkLoad")).deferClosureSerializer();
+    const { readStackFile, StackConfigError }: typeof import("../stacks/loader") = require("../stacks/loader");
     let raw: Record<string, unknown>;
     try {
-        raw = readStackFile(stack, opts.dir ?? process.cwd()).raw;
+        raw = readStackFile(stack, dir).raw;
     } catch (err) {
-        if (err instanceof StackConfigError) {
-            io.err(err.message);
-            return 2;
-        }
+        if (err instanceof StackConfigError) return { stack, code: 2, problem: err.message, summary: err.problems.map((p) => p.message).join("; ") };
         throw err;
     }
+    const { offlinePreview }: typeof import("../preview/offline") = require("../preview/offline");
     const result = await offlinePreview(stack, raw);
     if (result.exitCode === 2) {
-        io.err(`Invalid stack configuration in Pulumi.${stack}.yaml (${result.problems.length} problem${result.problems.length === 1 ? "" : "s"}):\n${formatProblems(result.problems)}`);
-        return 2;
+        const { formatProblems }: typeof import("../stacks/schema") = require("../stacks/schema");
+        const n = plural(result.problems.length, "problem");
+        return {
+            stack,
+            code: 2,
+            problem: `Invalid stack configuration in Pulumi.${stack}.yaml (${n}):\n${formatProblems(result.problems)}`,
+            summary: `invalid config, ${n}: ${[...new Set(result.problems.map((p) => p.path))].join(", ")}`,
+        };
     }
     if (result.error !== undefined || !result.run || !result.policy) {
-        io.err(`The program failed for stack ${stack}:\n  ${result.error}`);
-        return 1;
+        const { lines, unexpected } = describeFailure(result.failure ?? new Error(result.error ?? "no result"));
+        const indented = lines.map((l) => l.replace(/^/gm, "  "));
+        if (unexpected && !process.env.BYOC_DEBUG) indented.push("  (an error in the program itself: BYOC_DEBUG=1 prints its stack trace)");
+        return { stack, code: 1, result, problem: `The program failed for stack ${stack}:\n${indented.join("\n")}`, summary: `program failed: ${lines.map((l) => l.split("\n")[0]).join("; ")}` };
     }
-    io.out(`Stack ${stack} (${result.config!.environment}, customer ${result.config!.customer.id}, ${result.config!.region}): ${result.resourceCount} resources\n`);
-    io.out(formatTree(result.run.resources));
-    io.out(`\nResources by type:\n${formatCounts(result.run.resources)}`);
-    io.out(`\nPolicy pack:\n${formatPolicy(result.policy)}`);
-    io.out(`\nNetwork flows:\n${formatFlows(result.flows ?? [])}`);
-    io.out(`\nOutside Pulumi (phase ${result.config!.controlPlane.access}):\n${formatActions((result.outputs?.operatorActions ?? []) as string[])}`);
-    if (opts.json) {
-        fs.mkdirSync(path.dirname(path.resolve(opts.json)), { recursive: true });
-        fs.writeFileSync(opts.json, `${JSON.stringify(result.snapshot, null, 2)}\n`);
-        io.out(`\nSnapshot written to ${opts.json}`);
+    return { stack, code: result.exitCode, result };
+}
+
+export async function runPreview(stack: string, opts: PreviewOptions, io: Io = stdio): Promise<number> {
+    const outcome = await previewStack(stack, opts.dir ?? process.cwd());
+    if (outcome.problem !== undefined) {
+        io.err(outcome.problem);
+        return outcome.code;
+    }
+    const result = outcome.result!;
+    const run = result.run!;
+    const config = result.config!;
+    // With `--json -` stdout carries the snapshot alone.
+    const toStdout = opts.json === "-";
+    const say = toStdout ? io.err : io.out;
+    const { formatActions, formatCounts, formatFlows, formatPolicy, formatTree, MOCK_LEGEND }: typeof import("../preview/printer") = require("../preview/printer");
+    const flows = formatFlows(result.flows ?? [], { invented: run.invented });
+    const actions = formatActions((result.outputs?.operatorActions ?? []) as string[], run.invented);
+    say(`Stack ${stack} (${config.environment}, customer ${config.customer.id}, ${config.region}): ${result.resourceCount} resources\n`);
+    say(formatTree(run.resources));
+    say(`\nResources by type:\n${formatCounts(run.resources)}`);
+    say(`\nPolicy pack:\n${formatPolicy(result.policy!)}`);
+    say(`\nNetwork flows:\n${flows.text}`);
+    say(`\nOutside Pulumi (phase ${config.controlPlane.access}):\n${actions.text}`);
+    if (flows.marked || actions.marked) say(`\n${MOCK_LEGEND}`);
+    if (toStdout) io.out(JSON.stringify(result.snapshot, null, 2));
+    else if (opts.json) {
+        writeJson(opts.json, result.snapshot);
+        say(`\nSnapshot written to ${opts.json}`);
     }
     return result.exitCode;
 }
 
+function writeJson(file: string, value: unknown) {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+    fs.writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** The stacks of a directory: every `Pulumi.<stack>.yaml` (not the project's `Pulumi.yaml`), sorted. */
+export function stackFiles(dir: string): string[] {
+    return fs
+        .readdirSync(dir)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+}
+
+/**
+ * `--all`: every stack of `dir` in this process, one after the other (the mock runtime is process-global), reusing
+ * the loaded program and SDKs. One line per stack, then totals; the exit code is the worst. Results are dropped as
+ * soon as their line is printed (and their snapshot written), so memory stays that of one stack.
+ */
+export async function runPreviewAll(opts: PreviewOptions, io: Io = stdio): Promise<number> {
+    const dir = path.resolve(opts.dir ?? process.cwd());
+    let stacks: string[];
+    try {
+        stacks = stackFiles(dir);
+    } catch (err) {
+        io.err(`preview --all: cannot read ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        return 2;
+    }
+    if (stacks.length === 0) {
+        io.err(`preview --all: no Pulumi.<stack>.yaml in ${dir}`);
+        return 2;
+    }
+    if (opts.json) {
+        try {
+            fs.mkdirSync(opts.json, { recursive: true });
+        } catch (err) {
+            io.err(`preview --all: --json ${opts.json}: cannot create the directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+            return 2;
+        }
+    }
+    const width = Math.max(...stacks.map((s) => s.length));
+    const started = performance.now();
+    const counts = { clean: 0, violations: 0, failed: 0, invalid: 0 };
+    let resources = 0;
+    let worst = 0;
+    for (const stack of stacks) {
+        const t0 = performance.now();
+        let o: Outcome;
+        try {
+            o = await previewStack(stack, dir);
+        } catch (err) {
+            // A bug in this tool for one stack must not hide the verdict on the others.
+            o = { stack, code: 1, summary: `error: ${(err as Error)?.message ?? String(err)}` };
+        }
+        const secs = ((performance.now() - t0) / 1000).toFixed(1);
+        worst = Math.max(worst, o.code);
+        const r = o.result;
+        let detail: string;
+        if (r?.policy && r.run) {
+            resources += r.resourceCount;
+            const p = r.policy;
+            const failing = [...new Set(p.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy))];
+            detail = `${String(r.resourceCount).padStart(4)} resources  policy ${p.mandatoryCount} mandatory${failing.length ? ` (${failing.join(", ")})` : ""}, ${p.advisoryCount} advisory`;
+            if (opts.json) writeJson(path.join(opts.json, `${stack}.json`), r.snapshot);
+            if (o.code === 0) counts.clean++;
+            else counts.violations++;
+        } else {
+            detail = `${o.summary}`;
+            if (o.code === 2) counts.invalid++;
+            else counts.failed++;
+        }
+        io.out(`${stack.padEnd(width)}  exit ${o.code}  ${detail}  (${secs} s)`);
+    }
+    const secs = ((performance.now() - started) / 1000).toFixed(1);
+    io.out(
+        `${plural(stacks.length, "stack")}, ${resources} resources in ${secs} s: ${counts.clean} clean, ${counts.violations} with mandatory violations, ` +
+            `${plural(counts.failed, "program error")}, ${counts.invalid} invalid config${opts.json ? `; snapshots in ${opts.json}` : ""} — exit ${worst}`,
+    );
+    return worst;
+}
+
 if (require.main === module) {
-    // The SDK captures a stack trace for every promise and resource; offline nobody reads them, and they cost
-    // ~7% of a preview. BYOC_DEBUG=1 keeps them.
-    if (!process.env.BYOC_DEBUG) Error.stackTraceLimit = 0;
     const program = previewCommand().exitOverride();
     program.parseAsync(process.argv).catch((err) => {
         if (err instanceof CommanderError) {

@@ -13,6 +13,8 @@ export interface OfflineResult {
     problems: ConfigProblem[];
     /** Set when the program itself failed (a component rejected its arguments, duplicate URNs, …). */
     error?: string;
+    /** The error itself (a ProgramErrors when there were several), for printers that classify or trace it. */
+    failure?: unknown;
     config?: StackConfig;
     run?: ProgramRun;
     snapshot?: StackExport;
@@ -38,7 +40,7 @@ export async function offlinePreview(stack: string, raw: Record<string, unknown>
     try {
         run = await runProgram(() => dataPlane(config, opts.now ?? new Date()), { stack, config: toEngineConfig(raw), region: config.region });
     } catch (err) {
-        return { exitCode: 1, problems: [], config, error: (err as Error).message ?? String(err), resourceCount: 0 };
+        return { exitCode: 1, problems: [], config, error: (err as Error)?.message ?? String(err), failure: err, resourceCount: 0 };
     }
 
     // Judge the snapshot through the same reader `byoc policy check` uses, so both see identical resources.

@@ -31,6 +31,8 @@ export interface ProgramRun {
     stack: string;
     resources: RecordedResource[];
     outputs: Record<string, any>;
+    /** Values the mocks made up (ids, ARNs, addresses, hostnames…) → what they stand for; see ByocMocks.invented. */
+    invented: ReadonlyMap<string, string>;
 }
 
 export class DuplicateUrnError extends Error {
@@ -39,10 +41,18 @@ export class DuplicateUrnError extends Error {
     }
 }
 
+/** Several distinct errors in one run (e.g. two components rejecting their arguments); `errors` in order seen. */
+export class ProgramErrors extends Error {
+    constructor(readonly errors: unknown[]) {
+        super(errors.map((e) => (e instanceof Error ? e.message : String(e))).join("\n"));
+        this.name = "ProgramErrors";
+    }
+}
+
 type Callback = (err: any, resp?: any) => void;
 
 // Internals of the SDK the mock runtime needs; typed here because the SDK marks them @internal.
-const sdkState = state as unknown as { getStore(): Record<string, unknown> };
+const sdkState = state as unknown as { getStore(): Record<string, unknown> & { leakCandidates: Set<Promise<unknown>> } };
 const sdkSettings = settings as unknown as { waitForRPCs(): Promise<void> };
 
 /**
@@ -136,31 +146,54 @@ export interface RunOptions {
 
 let running = false;
 
+/** One turn of the event loop: Node reports unhandled rejections only after the microtask queue has drained. */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /**
  * Runs `program` as the body of a stack. Mocks are process-global, so runs are serialized; each run gets a fresh
  * monitor, config and root stack resource.
+ *
+ * runProgram stands in for the SDK's own runner (`@pulumi/pulumi/cmd/run`), which installs a process-wide
+ * `unhandledRejection` handler that logs every error once and fails the run. The SDK leaves rejected promises
+ * behind on purpose: when a component throws, the root Stack's outputs derive `isKnown`/`isSecret` promises from
+ * the failed body that nobody awaits, and a throwing `apply()` (a resource input, a dangling apply) rejects only
+ * promises no one holds. Without a runner those crash the process after the error was reported — or, worse, the
+ * run "succeeds" with the resource silently missing. So while the program runs, unhandled rejections are its
+ * failures: collected (each error once), they make the run reject.
  */
 export async function runProgram(program: () => unknown, opts: RunOptions): Promise<ProgramRun> {
     if (running) throw new Error("runProgram: another program run is in progress in this process");
     running = true;
     const project = opts.project ?? "byoc";
-    const monitor = new RecordingMonitor(new ByocMocks(opts.region ?? opts.config["aws:region"] ?? "us-east-1"));
+    const mocks = new ByocMocks(opts.region ?? opts.config["aws:region"] ?? "us-east-1");
+    const monitor = new RecordingMonitor(mocks);
+    const failures: unknown[] = [];
+    const fail = (err: unknown) => {
+        if (!failures.includes(err)) failures.push(err);
+    };
+    process.on("unhandledRejection", fail);
     try {
         settings.setMockOptions(monitor, project, opts.stack, false);
         const store = sdkState.getStore();
         Object.assign(store, { supportsSecrets: true, supportsResourceReferences: true, supportsOutputValues: false, supportsDeletedWith: true, supportsAliasSpecs: true });
         pulumi.runtime.setAllConfig(opts.config);
-        let failure: unknown;
         const outputs = await pulumi.runtime.runInPulumiStack(async () => program()).catch((err) => {
-            failure = err;
+            fail(err);
             return {};
         });
         // Resources created inside apply() callbacks register after the program body returns.
-        await sdkSettings.waitForRPCs().catch((err: unknown) => (failure ??= err));
+        await sdkSettings.waitForRPCs().catch(fail);
+        await nextTurn();
+        if (monitor.duplicates.length > 0 || failures.length > 0) {
+            // A failed run leaves promises pending forever (the resources whose inputs rejected); they are not leaks
+            // the SDK's exit-time detector should report ("N promises were still active") if the process ends well.
+            sdkState.getStore().leakCandidates = new Set();
+        }
         if (monitor.duplicates.length > 0) throw new DuplicateUrnError(monitor.duplicates);
-        if (failure) throw failure;
-        return { project, stack: opts.stack, resources: [...monitor.recorded.values()], outputs: (outputs ?? {}) as Record<string, any> };
+        if (failures.length > 0) throw failures.length === 1 ? failures[0] : new ProgramErrors(failures);
+        return { project, stack: opts.stack, resources: [...monitor.recorded.values()], outputs: (outputs ?? {}) as Record<string, any>, invented: mocks.invented };
     } finally {
+        process.off("unhandledRejection", fail);
         running = false;
     }
 }

@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { stringify } from "yaml";
-import { runPreview, Io } from "../../cli/preview";
+import { runPreview, runPreviewAll, Io } from "../../cli/preview";
 import { readStackFile } from "../../stacks/loader";
 
 const ROOT = path.resolve(__dirname, "../..");
@@ -60,9 +60,9 @@ describe("cli/preview: npm run preview -- <stack>", function () {
             assert.match(io.stdout, new RegExp(`^Stack ${stack} \\(${stack}, customer ${customer}, us-east-1\\): \\d+ resources\\n`));
             // Tree: the stack at the root, components below it, their children indented further.
             assert.match(io.stdout, /^pulumi:pulumi:Stack {2}byoc-/m);
-            assert.match(io.stdout, /^ {2}└─ byoc:index:DataPlaneNetwork {2}/m);
-            assert.match(io.stdout, /^ {4}└─ aws:ec2\/vpc:Vpc {2}/m);
-            assert.match(io.stdout, /^ {4}└─ eks:index:Cluster {2}/m);
+            assert.match(io.stdout, /^├─ byoc:index:DataPlaneNetwork {2}/m);
+            assert.match(io.stdout, /^│ {2}├─ aws:ec2\/vpc:Vpc {2}/m);
+            assert.match(io.stdout, /^│ {2}[├└]─ eks:index:Cluster {2}/m);
             // Counts per type, with a total equal to the resource count in the header.
             const total = Number(/: (\d+) resources\n/.exec(io.stdout)![1]);
             assert.match(io.stdout, /\nResources by type:\n/);
@@ -185,5 +185,144 @@ describe("cli/preview: npm run preview -- <stack>", function () {
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
+    });
+});
+
+/** A prod stack whose grant's CSR names someone else: TroubleshootingAccess rejects its arguments. */
+function badGrantYaml(): string {
+    const csrPem = fs.readFileSync(path.join(ROOT, "test", "fixtures", "stacks", "engineer.csr"), "utf8"); // CN alice@example.com
+    const grant = { id: "mallory", engineer: "mallory@example.com", csrPem, reason: "INC-1 slow merges", approvedBy: "lead@example.com", notAfter: new Date(Date.now() + 3 * 3600_000).toISOString() };
+    return prodYaml({ "byoc:access": prodSection("byoc:access", { grants: [grant] }) });
+}
+
+/** The SDK's own log lines (`warning: [runtime] …`, what `pulumi preview` would show as warnings) are not ours to judge. */
+const withoutSdkWarnings = (text: string) => text.replace(/^warning: \[runtime\] .*\n/gm, "");
+
+const BYOC = path.join(ROOT, "cli", "byoc.js");
+const ENTRIES: [string, string[]][] = [
+    ["npm run preview --", ["--require", "./cli/register.js", "cli/preview.ts"]],
+    ["npx byoc preview", [BYOC, "preview"]],
+];
+
+function node(args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) {
+    const env = { ...process.env, ...opts.env };
+    if (!opts.env?.BYOC_DEBUG) delete env.BYOC_DEBUG;
+    return spawnSync(process.execPath, args, { cwd: opts.cwd ?? ROOT, encoding: "utf8", timeout: 120000, env, maxBuffer: 64 << 20 });
+}
+
+describe("cli/preview: errors, --json -, mock marking, --all", function () {
+    this.timeout(180000);
+    let tmp: string;
+    before(() => {
+        tmp = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-preview-more-"));
+        fs.writeFileSync(path.join(tmp, "Pulumi.grant.yaml"), badGrantYaml());
+    });
+    after(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+    for (const [name, entry] of ENTRIES) {
+        it(`${name}: a component rejecting its arguments prints one line and exits 1, without a stack trace`, () => {
+            const run = node([...entry, "grant", "--dir", tmp]);
+            assert.equal(run.status, 1, run.stderr.slice(0, 3000));
+            assert.equal(run.stdout, "");
+            const lines = run.stderr.trimEnd().split("\n");
+            assert.equal(lines.length, 2, `one header and one line per problem, got ${lines.length}:\n${run.stderr.slice(0, 2000)}`);
+            assert.equal(lines[0], "The program failed for stack grant:");
+            assert.match(lines[1], /^ {2}TroubleshootingAccess .*mallory.*"alice@example\.com"/);
+            assert.doesNotMatch(run.stderr, /^\s+at |Node\.js v|triggerUncaughtException|\[ResourceError/m);
+        });
+    }
+
+    it("BYOC_DEBUG=1 adds the stack trace, pointing at the TypeScript source", () => {
+        const run = node([BYOC, "preview", "grant", "--dir", tmp], { env: { BYOC_DEBUG: "1" } });
+        assert.equal(run.status, 1);
+        assert.match(run.stderr, /^\s+at new TroubleshootingAccess \(.*components\/TroubleshootingAccess\.ts:\d+:\d+\)$/m);
+        assert.doesNotMatch(run.stderr, /Node\.js v|triggerUncaughtException/);
+    });
+
+    it("--json - writes the snapshot to stdout, the human output to stderr, and no file named -", () => {
+        const cwd = fs.mkdtempSync(path.join(tmp, "cwd-"));
+        const run = node([BYOC, "preview", "dev", "--dir", ROOT, "--json", "-"], { cwd });
+        assert.equal(run.status, 0, run.stderr);
+        const snapshot = JSON.parse(run.stdout);
+        assert.equal(snapshot.version, 3);
+        assert.ok(snapshot.deployment.resources.length > 10);
+        const human = withoutSdkWarnings(run.stderr);
+        assert.match(human, /^Stack dev \(dev, customer acme-dev, us-east-1\): \d+ resources\n/);
+        assert.match(human, /\nNetwork flows:\n/);
+        assert.doesNotMatch(run.stderr, /Snapshot written/);
+        assert.deepEqual(fs.readdirSync(cwd), [], "nothing written to the working directory");
+    });
+
+    it("--json - in-process: io.out gets only the JSON", async () => {
+        const io = capture();
+        assert.equal(await runPreview("dev", { dir: ROOT, json: "-" }, io), 0, io.stderr);
+        assert.equal(JSON.parse(io.stdout).deployment.resources[0].type, "pulumi:pulumi:Stack");
+        assert.match(io.stderr, /^Stack dev /);
+    });
+
+    it("marks what the mocks made up, fits the flow table in 120 columns, and leaves facts unmarked", async () => {
+        const io = capture();
+        const json = path.join(tmp, "prod-marks.json");
+        assert.equal(await runPreview("prod", { dir: ROOT, json }, io), 0, io.stderr);
+        const resources: any[] = JSON.parse(fs.readFileSync(json, "utf8")).deployment.resources;
+        const endpoint = resources.find((r) => r.type === "aws:ec2/vpcEndpoint:VpcEndpoint" && /\.s3$/.test(r.inputs.serviceName));
+        const flows = io.stdout.slice(io.stdout.indexOf("\nNetwork flows:\n"), io.stdout.indexOf("\nOutside Pulumi"));
+        for (const line of flows.split("\n")) assert.ok(line.length <= 120, `${line.length} columns: ${line}`);
+        assert.match(flows, /S3 gateway endpoint vpce-… \(mock\)/);
+        assert.ok(!io.stdout.includes(endpoint.id), "the made-up endpoint id itself is not printed");
+        assert.match(flows, /arn:aws:sqs:us-east-1:111122223333:byoc-state;/, "the queue ARN comes from the stack config: not marked");
+        assert.match(flows, /203\.0\.113\.0\/28,/, "nor are the management CIDRs");
+        assert.match(io.stdout, /Delegate acme\.byoc\.example\.com to ns-\d+\.awsdns-\d+\.com \(mock\)/, "name servers in the operator actions");
+        assert.match(io.stdout, /\n\(mock\): made up by the offline preview's mocks; `pulumi up` gets the real ids, ARNs, addresses and names\n/);
+    });
+
+    it("usage errors exit 2: no stack, a stack and --all, --all with --json -", () => {
+        for (const args of [[], ["prod", "--all"], ["--all", "--json", "-"]]) {
+            for (const [name, entry] of ENTRIES) {
+                const run = node([...entry, ...args]);
+                assert.equal(run.status, 2, `${name} ${args.join(" ")}: ${run.stderr}`);
+                assert.match(run.stderr, /^error: /);
+            }
+        }
+    });
+
+    it("--all: every Pulumi.<stack>.yaml of the directory in one process, one line each, totals, exit the worst", () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "fleet-"));
+        fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml")); // the project file is no stack
+        fs.writeFileSync(path.join(dir, "Pulumi.alpha.yaml"), prodYaml({ "byoc:customer": { id: "alpha", name: "Alpha" } }));
+        fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.beta.yaml"));
+        fs.writeFileSync(path.join(dir, "Pulumi.grant.yaml"), badGrantYaml());
+        fs.writeFileSync(path.join(dir, "Pulumi.typo.yaml"), prodYaml({ "byoc:network": { vpcCidr: "10.40.0.0/16", azcount: 3 } }));
+        const out = path.join(dir, "snapshots");
+        const run = node([BYOC, "preview", "--all", "--dir", dir, "--json", out]);
+        assert.equal(run.status, 2, `the worst is the invalid config\n${run.stdout}\n${run.stderr}`);
+        const lines = run.stdout.trimEnd().split("\n");
+        assert.equal(lines.length, 5, run.stdout);
+        assert.match(lines[0], /^alpha {2}exit 0 +\d+ resources {2}policy 0 mandatory, \d+ advisory {2}\(\d+\.\d s\)$/);
+        assert.match(lines[1], /^beta {3}exit 0 +\d+ resources {2}policy 0 mandatory/);
+        assert.match(lines[2], /^grant {2}exit 1 {2}program failed: TroubleshootingAccess .*mallory/);
+        assert.match(lines[3], /^typo {3}exit 2 {2}invalid config, 1 problem: byoc:network\.azcount/);
+        assert.match(lines[4], /^4 stacks, \d+ resources in \d+\.\d s: 2 clean, 0 with mandatory violations, 1 program error, 1 invalid config; snapshots in .* — exit 2$/);
+        assert.equal(withoutSdkWarnings(run.stderr), "", "nothing else: no trace, no warning of ours");
+        assert.deepEqual(fs.readdirSync(out).sort(), ["alpha.json", "beta.json"]);
+        const alpha = JSON.parse(fs.readFileSync(path.join(out, "alpha.json"), "utf8"));
+        assert.ok(alpha.deployment.resources.every((r: { urn: string }) => r.urn.startsWith("urn:pulumi:alpha::byoc::")));
+    });
+
+    it("--all in-process: exit 1 when the worst is a program error; 2 for a directory without stacks", async () => {
+        const dir = fs.mkdtempSync(path.join(tmp, "fleet2-"));
+        fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.dev.yaml"));
+        fs.writeFileSync(path.join(dir, "Pulumi.grant.yaml"), badGrantYaml());
+        const io = capture();
+        assert.equal(await runPreviewAll({ dir }, io), 1, io.stdout + io.stderr);
+        const lines = io.stdout.trimEnd().split("\n");
+        assert.equal(lines.length, 3, io.stdout);
+        assert.match(lines[0], /^dev {4}exit 0 /);
+        assert.match(lines[1], /^grant {2}exit 1 /);
+        assert.match(lines[2], /^2 stacks, .*: 1 clean, 0 with mandatory violations, 1 program error, 0 invalid config — exit 1$/);
+        const empty = fs.mkdtempSync(path.join(tmp, "empty-"));
+        const io2 = capture();
+        assert.equal(await runPreviewAll({ dir: empty }, io2), 2);
+        assert.match(io2.stderr, /no Pulumi\.<stack>\.yaml in /);
     });
 });

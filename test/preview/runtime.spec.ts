@@ -1,7 +1,7 @@
 import { strict as assert } from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { runProgram, DuplicateUrnError } from "../../preview/runtime";
+import { runProgram, DuplicateUrnError, ProgramErrors } from "../../preview/runtime";
 import { toStackExport } from "../../preview/snapshot";
 import { formatCounts, formatTree } from "../../preview/printer";
 
@@ -46,6 +46,44 @@ describe("mock runtime", () => {
         await assert.rejects(runProgram(() => { throw new pulumi.RunError("bad arguments"); }, { stack: "t", config: {} }), /bad arguments/);
     });
 
+    // The SDK's own runner turns these unhandled rejections into program errors; under the mocks they used to make
+    // the run succeed with the resource missing, and then crash the process with ~1,400 lines of Node internals.
+    it("a throw inside apply() fails the run, as under `pulumi up` (never a silent success)", async () => {
+        await assert.rejects(
+            runProgram(() => {
+                const vpc = new aws.ec2.Vpc("vpc", { cidrBlock: "10.0.0.0/16" });
+                new aws.ec2.Subnet("subnet", { vpcId: vpc.id.apply((): string => { throw new pulumi.ResourceError("no subnet for you", vpc); }), cidrBlock: "10.0.0.0/24" });
+            }, { stack: "t", config: {} }),
+            /error serializing property "vpcId": no subnet for you/,
+        );
+        await assert.rejects(
+            runProgram(() => {
+                new aws.ec2.Vpc("vpc", { cidrBlock: "10.0.0.0/16" }).id.apply(() => { throw new Error("dangling apply"); });
+            }, { stack: "t", config: {} }),
+            /dangling apply/,
+        );
+    });
+
+    it("several errors in one run: each reported once, in the order seen", async () => {
+        const err: unknown = await runProgram(() => {
+            new aws.ec2.Vpc("vpc", { cidrBlock: "10.0.0.0/16" }).id.apply(() => { throw new Error("first: an apply"); });
+            throw new pulumi.RunError("second: the body");
+        }, { stack: "t", config: {} }).then(() => undefined, (e) => e);
+        assert.ok(err instanceof ProgramErrors, String(err));
+        assert.deepEqual(err.errors.map((e) => (e as Error).message), ["second: the body", "first: an apply"]);
+    });
+
+    it("records what the mocks made up, and only that", async () => {
+        const run = await runProgram(() => {
+            new aws.ec2.Vpc("vpc", { cidrBlock: "10.0.0.0/16", tags: { Name: "vpc-0123456789abcdef0" } });
+        }, { stack: "t", config: {} });
+        const vpc = run.resources.find((r) => r.type === "aws:ec2/vpc:Vpc")!;
+        assert.equal(run.invented.get(vpc.id!), "id of aws:ec2/vpc:Vpc vpc");
+        assert.match(run.invented.get(vpc.outputs.arn)!, /^aws:ec2\/vpc:Vpc vpc\.arn$/);
+        assert.ok(!run.invented.has("10.0.0.0/16"), "an input echoed back is not invented");
+        assert.ok(!run.invented.has("vpc-0123456789abcdef0"), "nor is a value the program set");
+    });
+
     it("writes a snapshot in `pulumi stack export` shape and prints a tree with counts", async () => {
         const run = await runProgram(() => {
             const box = new Box("box");
@@ -56,7 +94,7 @@ describe("mock runtime", () => {
         const vpc = exported.deployment.resources.find((r: any) => r.type === "aws:ec2/vpc:Vpc");
         assert.deepEqual(Object.keys(vpc).sort(), ["custom", "dependencies", "id", "inputs", "outputs", "parent", "type", "urn"]);
         assert.equal(vpc.custom, true);
-        assert.equal(formatTree(run.resources).split("\n")[2], "    └─ aws:ec2/vpc:Vpc  vpc");
+        assert.equal(formatTree(run.resources).split("\n")[2], "   └─ aws:ec2/vpc:Vpc  vpc");
         assert.match(formatCounts(run.resources), /1  aws:ec2\/vpc:Vpc\n[\s\S]*3  total$/);
     });
 });
