@@ -198,7 +198,10 @@ export class OfflineEngine implements StackEngine {
     private workerPool?: OfflineWorkerPool;
 
     constructor(readonly options: OfflineEngineOptions) {
-        fs.mkdirSync(options.stateDir, { recursive: true });
+        // Owner-only: the recorded states hold every output, secrets included.
+        fs.mkdirSync(options.stateDir, { recursive: true, mode: 0o700 });
+        fs.chmodSync(options.stateDir, 0o700);
+        for (const f of fs.readdirSync(options.stateDir)) if (f.endsWith(".json")) fs.chmodSync(path.join(options.stateDir, f), 0o600); // states written before
     }
 
     /** The worker pool, created on first use (an engine that only reads state never starts threads). */
@@ -240,7 +243,7 @@ export class OfflineEngine implements StackEngine {
     private writeState(state: OfflineState): void {
         const file = this.file(state.stack);
         const tmp = `${file}.${process.pid}.tmp`;
-        fs.writeFileSync(tmp, JSON.stringify(state));
+        fs.writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 });
         fs.renameSync(tmp, file); // atomic: a reader sees the old state or the new one, never half
     }
 

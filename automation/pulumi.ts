@@ -56,9 +56,11 @@ export class PulumiEngine implements StackEngine {
         return this.guard(stack, async () => {
             const s = await this.select(stack, true);
             const current = await s.getAllConfig();
-            const wanted = toConfigMap(raw);
+            // Secrets (ctx.secrets) replace their placeholders in `raw` and are set with --secret.
+            const secrets = Object.fromEntries(Object.entries(ctx.secrets ?? {}).filter(([k]) => k in raw));
+            const wanted = toConfigMap(raw, secrets);
             const removed = Object.keys(current).filter((k) => !(k in wanted));
-            const changed = Object.keys(wanted).filter((k) => current[k] === undefined || !sameValue(current[k].value, wanted[k].value));
+            const changed = Object.keys(wanted).filter((k) => current[k] === undefined || !sameValue(current[k].value, wanted[k].value) || (wanted[k].secret === true && current[k].secret !== true));
             if (removed.length > 0) {
                 ctx.log(`config: removing ${removed.join(", ")}`);
                 await s.removeAllConfig(removed);
@@ -66,7 +68,7 @@ export class PulumiEngine implements StackEngine {
             if (changed.length > 0) {
                 ctx.log(`config: setting ${changed.join(", ")}`);
                 // `config set-all --json` keeps objects as YAML maps in Pulumi.<stack>.yaml and sets every key in one call.
-                await s.setAllConfigJson(JSON.stringify(Object.fromEntries(changed.map((k) => [k, configJsonEntry(raw[k])]))));
+                await s.setAllConfigJson(JSON.stringify(Object.fromEntries(changed.map((k) => [k, k in secrets ? { value: secrets[k], secret: true } : configJsonEntry(raw[k])]))));
             }
             if (removed.length === 0 && changed.length === 0) ctx.log("config: unchanged");
             return { outcome: "succeeded", message: `stack ${stack} configured (${changed.length} set, ${removed.length} removed)` };
@@ -95,12 +97,14 @@ export class PulumiEngine implements StackEngine {
                             message: `update of ${stack} finished`,
                             violations,
                             outputs: unwrapOutputs(r.outputs),
+                            secretOutputs: secretOutputNames(r.outputs),
                             changes: r.summary?.resourceChanges as Record<string, number> | undefined,
                         };
                     }
                     case "refresh": {
                         const r = await s.refresh({ onOutput, onEvent });
-                        return { outcome: "succeeded", message: `refresh of ${stack} finished`, outputs: unwrapOutputs(await s.outputs()), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
+                        const outputs = await s.outputs();
+                        return { outcome: "succeeded", message: `refresh of ${stack} finished`, outputs: unwrapOutputs(outputs), secretOutputs: secretOutputNames(outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                     }
                     case "destroy": {
                         const r = await s.destroy({ onOutput, onEvent });
@@ -163,9 +167,9 @@ function configJsonEntry(value: unknown): { value: string; secret: boolean; obje
     return { value: JSON.stringify(value), secret: false, objectValue: value };
 }
 
-function toConfigMap(raw: Record<string, unknown>): ConfigMap {
+function toConfigMap(raw: Record<string, unknown>, secrets: Record<string, string> = {}): ConfigMap {
     const out: ConfigMap = {};
-    for (const [k, v] of Object.entries(raw)) out[k] = { value: typeof v === "string" ? v : JSON.stringify(v) };
+    for (const [k, v] of Object.entries(raw)) out[k] = k in secrets ? { value: secrets[k], secret: true } : { value: typeof v === "string" ? v : JSON.stringify(v) };
     return out;
 }
 
@@ -190,6 +194,13 @@ function sortKeys(v: unknown): unknown {
 
 function unwrapOutputs(outputs: Record<string, { value: unknown }>): Record<string, unknown> {
     return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+}
+
+/** The outputs Pulumi marks secret (OutputMap entries with secret: true). */
+export function secretOutputNames(outputs: Record<string, { value: unknown; secret?: boolean }>): string[] {
+    return Object.entries(outputs)
+        .filter(([, v]) => v.secret === true)
+        .map(([k]) => k);
 }
 
 /** The CLI streams chunks, not lines; the job log wants lines. */

@@ -26,6 +26,8 @@ export interface OperationResult {
     violations?: PolicyViolation[];
     /** Stack outputs after a successful `up`/`refresh` (values, secrets revealed: the portal keeps them server-side). */
     outputs?: Record<string, unknown>;
+    /** Names of the outputs the engine marks secret (Pulumi's secret flag): the portal never returns them in clear. */
+    secretOutputs?: string[];
     resourceCount?: number;
     /** Resource changes by kind ("create", "same", …) when the engine reports them. */
     changes?: Record<string, number>;
@@ -36,6 +38,12 @@ export interface RunContext {
     log(line: string): void;
     /** The clock for expiry decisions (offline engine); the real engine uses the real time. */
     now?: Date;
+    /**
+     * Config values that are secrets, key → plaintext (the portal keeps them apart from the config, where such a
+     * key holds only a `{ secure: … }` placeholder). The pulumi engine sets them with `--secret`; the offline
+     * engine has no use for them and never writes them anywhere.
+     */
+    secrets?: Record<string, string>;
 }
 
 export interface StackEngine {

@@ -1,8 +1,9 @@
 // `npm run portal`: the provisioning service on 127.0.0.1:${PORT:-8080}. Works on a fresh clone with no
 // configuration: state in .byoc/portal.db, tokens created in .byoc/tokens.json, offline engine unless a pulumi
 // CLI is on PATH (BYOC_ENGINE=pulumi|offline|auto).
+import * as fs from "fs";
 import * as path from "path";
-import { createEngine, REPO_ROOT, selectEngineKind } from "../automation";
+import { createEngine, pulumiOnPath, REPO_ROOT, selectEngineKind } from "../automation";
 import { loadTokens, startPortal } from "../portal";
 
 function positiveNumber(name: string, fallback: number, allowZero = false): number {
@@ -14,10 +15,19 @@ function positiveNumber(name: string, fallback: number, allowZero = false): numb
 }
 
 export async function main(): Promise<void> {
-    const dataDir = path.join(REPO_ROOT, ".byoc");
+    // BYOC_DATA_DIR: where tokens, database and offline state go (default .byoc/ in the repository); owner-only.
+    const dataDir = path.resolve(process.env.BYOC_DATA_DIR || path.join(REPO_ROOT, ".byoc"));
     const port = positiveNumber("PORT", 8080, true);
     const kind = selectEngineKind();
-    const engine = createEngine({ kind });
+    if (kind === "pulumi" && !pulumiOnPath()) {
+        throw new Error(
+            'BYOC_ENGINE=pulumi, but there is no executable "pulumi" on PATH: install the Pulumi CLI (https://www.pulumi.com/docs/install/) ' +
+                "and put it on PATH, or start with BYOC_ENGINE=offline (the mock runtime)",
+        );
+    }
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    fs.chmodSync(dataDir, 0o700);
+    const engine = createEngine({ kind, offlineStateDir: path.join(dataDir, "offline") });
     const tokens = loadTokens(process.env, dataDir);
     const dbFile = process.env.BYOC_PORTAL_DB || path.join(dataDir, "portal.db");
     const running = await startPortal({
@@ -29,7 +39,7 @@ export async function main(): Promise<void> {
         sweepIntervalMs: positiveNumber("BYOC_SWEEP_SECONDS", 60, true) * 1000,
     });
     console.log(`byoc portal listening on ${running.url}`);
-    console.log(`  engine:   ${kind}${kind === "pulumi" ? ` (backend ${process.env.PULUMI_BACKEND_URL || `file://${path.join(dataDir, "state")}`})` : " (mock runtime; state in .byoc/offline/)"}`);
+    console.log(`  engine:   ${kind}${kind === "pulumi" ? ` (backend ${process.env.PULUMI_BACKEND_URL || `file://${path.join(REPO_ROOT, ".byoc", "state")}`})` : ` (mock runtime; state in ${path.join(dataDir, "offline")})`}`);
     console.log(`  database: ${dbFile}`);
     console.log(`  tokens:   ${tokens.file}${tokens.created ? " (created: one token per role — operator, engineer, approver, auditor)" : ""}`);
 
@@ -38,6 +48,11 @@ export async function main(): Promise<void> {
         if (stopping) return;
         stopping = true;
         console.log(`${signal}: stopping (running jobs will show as interrupted and can be re-run)`);
+        // Whatever hangs in closing (a client that never reads), the process ends: never an orphan server.
+        setTimeout(() => {
+            console.error(`${signal}: not closed after 10 s; exiting anyway`);
+            process.exit(1);
+        }, 10_000).unref();
         running.close().then(
             () => process.exit(0),
             (err) => {

@@ -10,55 +10,11 @@ import * as tls from "@pulumi/tls";
 import { Grant } from "../stacks/schema";
 import { ByocComponent, k8sLabels, roleTags } from "./conventions";
 import { clickhouseUserName, renderClickhouseOpenSslXml, renderClickhouseUsersXml } from "./render/clickhouse";
+import { checkEngineerCsr } from "./render/csr";
 
 export const EKS_VIEW_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
 export const CLIENT_CERT_USES = ["client_auth", "digital_signature", "key_encipherment"];
 const HOUR = 3600_000;
-const CN_OID = Buffer.from([0x55, 0x04, 0x03]); // 2.5.4.3 commonName
-
-/** Subject CN of a PEM CSR (PKCS#10), read from the DER; undefined when absent or unreadable. */
-export function csrCommonName(pem: string): string | undefined {
-    const body = pem.replace(/-----(BEGIN|END) (NEW )?CERTIFICATE REQUEST-----/g, "").replace(/\s+/g, "");
-    const der = Buffer.from(body, "base64");
-    const read = (off: number) => {
-        if (off + 2 > der.length) throw new Error("truncated");
-        const tag = der[off];
-        let len = der[off + 1];
-        let hdr = 2;
-        if (len & 0x80) {
-            const n = len & 0x7f;
-            if (n === 0 || n > 4) throw new Error("bad length");
-            len = 0;
-            for (let i = 0; i < n; i++) len = len * 256 + der[off + 2 + i];
-            hdr += n;
-        }
-        const end = off + hdr + len;
-        if (end > der.length) throw new Error("truncated");
-        return { tag, start: off + hdr, end };
-    };
-    try {
-        const request = read(0);
-        const info = read(request.start);
-        const version = read(info.start);
-        const subject = read(version.end);
-        if (subject.tag !== 0x30) return undefined;
-        // Name ::= SEQUENCE OF SET OF AttributeTypeAndValue { type OID, value }
-        for (let off = subject.start; off < subject.end; ) {
-            const set = read(off);
-            for (let a = set.start; a < set.end; ) {
-                const attr = read(a);
-                const oid = read(attr.start);
-                const value = read(oid.end);
-                if (der.subarray(oid.start, oid.end).equals(CN_OID)) return der.subarray(value.start, value.end).toString("utf8");
-                a = attr.end;
-            }
-            off = set.end;
-        }
-        return undefined;
-    } catch {
-        return undefined;
-    }
-}
 
 export interface ActiveGrant {
     grant: Grant;
@@ -74,7 +30,9 @@ export interface GrantSelection {
 
 /**
  * Which grants get a certificate at `now`. notAfter ≤ now: ended. Less than a whole hour left: also nothing,
- * because the certificate could only be issued in whole hours and would outlive the grant.
+ * because the certificate could only be issued in whole hours and would outlive the grant. Rounding down keeps
+ * every certificate inside its grant; the portal makes that the hours asked for by fixing a grant's notAfter when
+ * the up applying it starts, as start + hours + an issuing allowance (portal/service.ts ISSUE_ALLOWANCE_MS).
  */
 export function selectGrants(grants: Grant[], maxCertificateHours: number, now: Date): GrantSelection {
     const active: ActiveGrant[] = [];
@@ -142,17 +100,18 @@ export class TroubleshootingAccess extends ByocComponent {
         this.skipped = selection.skipped;
         for (const s of selection.skipped) pulumi.log.info(`troubleshooting grant ${s.id} creates nothing: ${s.reason}`, this);
 
-        // The CN must be the engineer: ClickHouse maps the certificate to a user by CN alone.
+        // Every grant that would get a certificate passes the same CSR check the portal applies to a request (a
+        // hand-written grant too): exactly CN=<engineer>, nothing else in the subject, no extensions, a strong key,
+        // a valid self-signature. ClickHouse maps the certificate to a user by CN alone, and the signer copies the
+        // subject and requested SANs.
         for (const { grant } of selection.active) {
-            const cn = csrCommonName(grant.csrPem);
-            if (cn !== grant.engineer) {
-                throw new pulumi.ResourceError(
-                    `TroubleshootingAccess ${name}: byoc:access.grants id ${grant.id}: the CSR's subject CN is ${cn === undefined ? "missing" : JSON.stringify(cn)}; it must be the engineer's e-mail ${grant.engineer} (openssl req -new -subj "/CN=${grant.engineer}" …)`,
-                    this,
-                );
-            }
+            const at = `byoc:access.grants[${args.grants.indexOf(grant)}] (id ${grant.id}, engineer ${grant.engineer})`;
             if (grant.engineer.length > 64) {
-                throw new pulumi.ResourceError(`TroubleshootingAccess ${name}: byoc:access.grants id ${grant.id}: engineer ${grant.engineer} is longer than 64 characters (the limit of a certificate CN and an STS session name)`, this);
+                throw new pulumi.ResourceError(`TroubleshootingAccess ${name}: ${at}: the engineer's e-mail is longer than 64 characters (the limit of a certificate CN and an STS session name)`, this);
+            }
+            const check = checkEngineerCsr(grant.csrPem, grant.engineer);
+            if (!check.ok) {
+                throw new pulumi.ResourceError(`TroubleshootingAccess ${name}: ${at}: csrPem ${check.problems.join("; ")}. Revoke the grant (POST /api/access-requests/${grant.id}/revoke, or remove it from byoc:access.grants) and request again with a correct CSR`, this);
             }
         }
 

@@ -7,8 +7,8 @@
  *    `validateResource` may be a function or an array of functions, called in order;
  *  - StackValidationArgs: resources (type, props, urn, name, opts, provider?, parent, dependencies,
  *    propertyDependencies as resolved resource objects, isType, asType), getConfig, stackTags, notApplicable;
- *  - enforcement: policy config `enforcementLevel` > config `all` > the policy's own level > pack default
- *    (advisory); "disabled" skips, "remediate" is reported as "mandatory" (as the runtime does);
+ *  - enforcement: policy config `enforcementLevel` > config `all` > the policy's own level > the pack's level
+ *    (policies/index.ts: mandatory); "disabled" skips, "remediate" is reported as "mandatory" (as the runtime does);
  *  - `reportViolation(message, urn?)`: the URN is ignored for resource policies (the resource's URN is used);
  *  - touching an unknown value through the proxy yields an advisory "can't run … during preview".
  *
@@ -95,7 +95,8 @@ export interface EvaluateOptions {
     policies?: AnyPolicy[];
 }
 
-const PACK_DEFAULT_LEVEL: EnforcementLevel = "advisory";
+/** The level policies/index.ts gives the PolicyPack: the runtime's fallback for a policy without its own. */
+const PACK_DEFAULT_LEVEL: EnforcementLevel = "mandatory";
 const LEVELS: ReadonlySet<string> = new Set(["advisory", "mandatory", "remediate", "disabled"]);
 export const CONFIG_DIR = path.join(__dirname, "config");
 

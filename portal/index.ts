@@ -2,13 +2,14 @@
 // and the benchmark all start it through here.
 import { FastifyInstance } from "fastify";
 import { StackEngine } from "../automation";
-import { createServer } from "./http";
+import { createServer, HttpOptions } from "./http";
 import { Portal, PortalOptions } from "./service";
 import { TokenTable } from "./tokens";
 
 export { Portal, PortalError } from "./service";
 export type { Actor, Role } from "./service";
 export { loadTokens, tokenTable } from "./tokens";
+export type { HttpOptions } from "./http";
 
 export interface RunningPortal {
     portal: Portal;
@@ -21,9 +22,9 @@ export interface RunningPortal {
     close(): Promise<void>;
 }
 
-export async function startPortal(opts: PortalOptions & { engine: StackEngine; tokens: TokenTable; port?: number }): Promise<RunningPortal> {
+export async function startPortal(opts: PortalOptions & { engine: StackEngine; tokens: TokenTable; port?: number; http?: HttpOptions }): Promise<RunningPortal> {
     const portal = new Portal(opts);
-    const app = createServer(portal, opts.tokens);
+    const app = createServer(portal, opts.tokens, opts.http);
     let url: string;
     try {
         url = await app.listen({ host: "127.0.0.1", port: opts.port ?? 0 });

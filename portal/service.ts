@@ -3,10 +3,14 @@
 // stack config → up → certificate → expiry by the sweeper) and the audit trail. HTTP lives in http.ts; this
 // file is callable directly from tests and the benchmark.
 import { randomBytes } from "crypto";
-import { ApiAccess, ConfigProblem, Grant, isCsrPem, parseStackConfig } from "../stacks/schema";
+import { EventEmitter } from "events";
+import { ApiAccess, ConfigProblem, Grant, parseStackConfig } from "../stacks/schema";
 import { Operation, OperationResult, StackEngine, StackLimiter } from "../automation";
-import { AccessRow, CustomerRow, JobKind, JobRow, Store } from "./store";
+import { AccessRow, AuditRow, CustomerRow, JobKind, JobRow, Store } from "./store";
 import { findCertificate } from "./certificates";
+import { InstanceLock } from "./instanceLock";
+import { redactConfig, splitSecrets } from "./configSecrets";
+import { checkEngineerCsr, MAX_CSR_PEM_BYTES } from "../components/render/csr";
 
 export type Role = "operator" | "engineer" | "approver" | "auditor";
 export const roles: readonly Role[] = ["operator", "engineer", "approver", "auditor"];
@@ -18,7 +22,7 @@ export interface Actor {
 
 /** An error with the HTTP status it stands for; `problems` lists every bad field for 400s. */
 export class PortalError extends Error {
-    constructor(readonly status: 400 | 401 | 403 | 404 | 409, message: string, readonly problems?: ConfigProblem[]) {
+    constructor(readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 429, message: string, readonly problems?: ConfigProblem[]) {
         super(message);
     }
 }
@@ -34,7 +38,45 @@ export interface PortalOptions {
     sweepIntervalMs?: number;
     /** Stack names that belong to the repository itself and must not be taken over. */
     reservedStacks?: string[];
+    /** Hours a request may stay pending before the sweeper expires it. Default 24. */
+    pendingRequestHours?: number;
+    /** SQLite busy_timeout: how long a write waits for another connection's lock. Default 5000 ms. */
+    busyTimeoutMs?: number;
+    /**
+     * Backoff of jobs that could not start (the store or the engine failed before the operation ran) and of job
+     * results that could not be recorded: `baseMs` doubling up to `maxMs`; a job that failed to start
+     * `startAttempts` times fails. Defaults 1 s, 60 s, 5.
+     */
+    retry?: { baseMs?: number; maxMs?: number; startAttempts?: number };
+    /** Bounds on what callers can pile up (413/429 past them); see DEFAULT_LIMITS. */
+    limits?: Partial<PortalLimits>;
 }
+
+export interface PortalLimits {
+    /** Pending access requests one engineer may have, over all stacks. */
+    pendingPerEngineer: number;
+    /** Pending access requests one stack may have. */
+    pendingPerStack: number;
+    /** Queued (not yet running) jobs one stack may have; the portal's own follow-up jobs do not count against callers. */
+    queuedPerStack: number;
+}
+
+export const DEFAULT_LIMITS: PortalLimits = { pendingPerEngineer: 5, pendingPerStack: 20, queuedPerStack: 5 };
+
+/**
+ * Time the `up` that applies a grant may take to reach its certificate: a grant's window is fixed when that up
+ * starts, as start + hours + this allowance, so the certificate (whole hours from its creation, rounded down to
+ * what is left before notAfter) gets exactly the hours asked for and still ends before notAfter.
+ */
+export const ISSUE_ALLOWANCE_MS = 10 * 60_000;
+
+/** Stack outputs never returned in clear whatever the engine says (the kubeconfig holds the cluster's way in). */
+export const SECRET_OUTPUTS: readonly string[] = ["kubeconfig"];
+/** What a secret output reads as in every API answer. */
+export const REDACTED = "[secret]";
+
+/** Emitted on Portal.logs: `log` (jobId, text appended) and `end` (jobId, final state). */
+export type LogEvents = { log: [jobId: string, text: string]; end: [jobId: string, state: string] };
 
 const STACK_NAME = /^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/;
 const SYSTEM_SWEEPER = "system:sweeper";
@@ -58,14 +100,39 @@ export class Portal {
     private readonly running = new Map<string, Promise<void>>();
     private sweeper?: NodeJS.Timeout;
     private closed = false;
+    /** Live job output for followers (GET /api/jobs/:id/log?follow=1): every append and every job's end. */
+    readonly logs = new EventEmitter<LogEvents>().setMaxListeners(0);
+    private readonly lock?: InstanceLock;
+    readonly limits: PortalLimits;
+    /** Jobs that could not start, by id: attempts so far and when the next may be (Date.now()); kept in memory so a store that cannot record them still backs off. */
+    private readonly startFailures = new Map<string, { attempts: number; notBefore: number; error: string }>();
+    private readonly timers = new Set<NodeJS.Timeout>();
+    private readonly sleepers = new Set<() => void>();
+    private pumpTimer?: NodeJS.Timeout;
+    private pumpAt?: number;
 
     constructor(readonly options: PortalOptions) {
-        this.store = new Store(options.dbFile);
+        // The lock comes before anything reads or writes the state: a second portal on this database stops here,
+        // before it could mark the first one's running jobs interrupted or start jobs of its own.
+        this.lock = options.dbFile === ":memory:" ? undefined : InstanceLock.acquire(options.dbFile);
+        try {
+            this.store = new Store(options.dbFile, { busyTimeoutMs: options.busyTimeoutMs });
+        } catch (err) {
+            this.lock?.release();
+            throw err;
+        }
+        this.limits = { ...DEFAULT_LIMITS, ...(options.limits ?? {}) };
         this.engine = options.engine;
         this.now = options.now ?? (() => new Date());
         this.limiter = new StackLimiter(options.maxParallel ?? 4);
         this.reserved = new Set(options.reservedStacks ?? ["dev", "prod"]);
-        this.recover();
+        try {
+            this.recover();
+        } catch (err) {
+            this.store.close();
+            this.lock?.release();
+            throw err;
+        }
     }
 
     private iso(): string {
@@ -96,7 +163,38 @@ export class Portal {
     close(): void {
         this.closed = true;
         if (this.sweeper) clearInterval(this.sweeper);
+        if (this.pumpTimer) clearTimeout(this.pumpTimer);
+        for (const t of this.timers) clearTimeout(t);
+        this.timers.clear();
+        for (const wake of this.sleepers) wake();
+        this.sleepers.clear();
         this.store.close();
+        this.lock?.release();
+        this.logs.removeAllListeners();
+    }
+
+    get isClosed(): boolean {
+        return this.closed;
+    }
+
+    /** Appends to a job's log and tells the followers (call inside or outside a transaction). */
+    private appendLog(jobId: string, text: string): void {
+        this.store.appendLog(jobId, text);
+        this.logs.emit("log", jobId, text);
+    }
+
+    /**
+     * A refused request (400/401/403/429) in the audit trail: who (the token's user, or the source address when
+     * there is none), what was asked and why it was refused.
+     */
+    recordRefusal(entry: { status: number; method: string; url: string; ip: string; user?: string; error: string }): void {
+        if (this.closed) return;
+        const action = entry.status === 401 ? "http.unauthenticated" : entry.status === 403 ? "http.forbidden" : entry.status === 429 ? "http.throttled" : "http.bad-request";
+        this.store.audit(this.iso(), entry.user ?? `anonymous@${entry.ip}`, action, `${entry.method} ${entry.url.split("?")[0]}`.slice(0, 300), {
+            status: entry.status,
+            ip: entry.ip,
+            error: entry.error.slice(0, 500),
+        });
     }
 
     /** Resolves when no job is queued or running (tests, benchmark, graceful shutdown). */
@@ -142,9 +240,19 @@ export class Portal {
             problems.push({ path: "stack", value: stack, message: `is reserved for the repository's own Pulumi.${stack}.yaml; pick a customer stack name` });
         }
         let parsed: ReturnType<typeof parseStackConfig> | undefined;
+        // Secrets leave the config before anything looks at it: validation, problems, the stored row and every
+        // view see only the placeholder (portal/configSecrets.ts).
+        const split = isObject(b.config) ? splitSecrets(b.config) : undefined;
+        const approvers = isObject(b.config) && isObject(b.config["byoc:access"]) && Array.isArray(b.config["byoc:access"].approvers) ? (b.config["byoc:access"].approvers as unknown[]) : [];
         if (!isObject(b.config)) {
             problems.push({ path: "config", value: b.config, message: 'must be the stack config as Pulumi keys it: { "aws:region": …, "byoc:environment": …, … }' });
         } else {
+            problems.push(...split!.problems);
+            approvers.forEach((a, i) => {
+                if (typeof a === "string" && sameUser(a, actor.user)) {
+                    problems.push({ path: `byoc:access.approvers[${i}]`, value: a, message: `is you: whoever sets a stack's approvers may not decide its requests (the approvers are people the operator does not make themselves), so ${actor.user} cannot be one` });
+                }
+            });
             const grants = (b.config["byoc:access"] as { grants?: unknown[] } | undefined)?.grants;
             if (Array.isArray(grants) && grants.length > 0) {
                 problems.push({ path: "byoc:access.grants", value: grants, message: "grants are added only by approving access requests (POST /api/customers/:id/access-requests)" });
@@ -156,37 +264,62 @@ export class Portal {
             if (isObject(cp) && cp.privateEndpointOnly === true && cp.breakGlass === true) {
                 problems.push({ path: "byoc:controlPlane.breakGlass", value: cp.breakGlass, message: "break-glass is opened on a deployed stack with POST /api/customers/:id/break-glass, audited, never at creation" });
             }
-            parsed = parseStackConfig(b.config);
+            parsed = parseStackConfig(split!.config);
             if (!parsed.ok) problems.push(...parsed.problems);
         }
         if (problems.length > 0 || !parsed?.ok) throw new PortalError(400, "invalid customer", problems);
+        const stored = split!.config;
         const config = parsed.config;
         const id = stack as string;
         const at = this.iso();
         const job = this.store.tx(() => {
             if (this.store.customer(id)) throw new PortalError(409, `customer stack "${id}" already exists`);
+            // One stack per customer: resource names, tags, hostnames and the billing prefix all derive from the id.
+            const other = this.store.liveCustomerWithCustomerId(config.customer.id);
+            if (other) throw new PortalError(409, `byoc:customer.id "${config.customer.id}" is already the customer of stack "${other.id}" (${other.status}); one customer id names one stack`);
             this.store.insertCustomer({
                 id,
                 environment: config.environment,
                 customer_id: config.customer.id,
                 name: config.customer.name,
-                config: JSON.stringify(b.config),
+                config: JSON.stringify(stored),
                 status: "provisioning",
                 outputs: null,
-                api_note: config.controlPlane.access === "bootstrap" ? bootstrapForecast(b.config as Record<string, unknown>) : null,
+                api_note: config.controlPlane.access === "bootstrap" ? bootstrapForecast(stored) : null,
                 created_by: actor.user,
                 created_at: at,
                 updated_at: at,
             });
-            this.store.audit(at, actor.user, "customer.created", id, { environment: config.environment, customer: config.customer.id });
+            for (const [key, value] of Object.entries(split!.secrets)) this.store.setSecret(id, key, value);
+            // The approvers the creator chose are part of the creation record; later changes are customer.approvers-changed.
+            this.store.audit(at, actor.user, "customer.created", id, {
+                environment: config.environment,
+                customer: config.customer.id,
+                approvers: config.access.approvers,
+                ...(Object.keys(split!.secrets).length > 0 ? { secretKeys: Object.keys(split!.secrets) } : {}),
+            });
+            if (config.access.approvers.length > 0) this.store.addApproverSetter(id, actor.user, at);
             return this.queue(actor.user, id, "up", "initial deployment");
         });
         this.pump();
         return { customer: this.customerView(this.store.customer(id)!), job: this.jobView(this.store.job(job)!) };
     }
 
-    listCustomers(): CustomerSummary[] {
-        return this.store.customerSummaries().map((r) => ({
+    /**
+     * A page of the customer list (ordered by stack id), filtered by status, environment and text (a substring of
+     * the stack id, customer id or name; 1–2 characters: a prefix of the stack id). `cursor`: the previous page's
+     * nextCursor; nextCursor is null on the last page.
+     */
+    listCustomers(filter: { status?: string; environment?: string; text?: string; cursor?: string; limit?: number } = {}): { customers: CustomerSummary[]; nextCursor: string | null } {
+        const limit = clampLimit(filter.limit, 100, 500);
+        const rows = this.store.customerPage({ status: filter.status || undefined, environment: filter.environment || undefined, text: filter.text || undefined, after: filter.cursor || undefined, limit: limit + 1 });
+        const more = rows.length > limit;
+        const page = more ? rows.slice(0, limit) : rows;
+        return { customers: this.summaries(page), nextCursor: more ? page[page.length - 1].id : null };
+    }
+
+    private summaries(rows: ReturnType<Store["customerSummaries"]>): CustomerSummary[] {
+        return rows.map((r) => ({
             id: r.id,
             stack: r.id,
             environment: r.environment,
@@ -202,10 +335,11 @@ export class Portal {
 
     getCustomer(id: string): CustomerDetail {
         const row = this.mustCustomer(id);
-        const outputs = json<Record<string, unknown>>(row.outputs);
+        // Redacted when stored; again here for rows written before secrets were redacted.
+        const outputs = row.outputs === null ? null : redactOutputs(JSON.parse(row.outputs) as Record<string, unknown>);
         return {
             ...this.customerView(row),
-            config: JSON.parse(row.config),
+            config: redactConfig(JSON.parse(row.config) as Record<string, unknown>),
             outputs,
             flows: Array.isArray(outputs?.networkFlows) ? (outputs!.networkFlows as unknown[]) : [],
             jobs: this.store.jobs({ customer: id, limit: 20 }).map((j) => this.jobView(j)),
@@ -218,16 +352,56 @@ export class Portal {
         const jobId = this.store.tx(() => {
             const c = this.mustCustomer(id);
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is ${c.status}; ${kind} is not possible`);
+            this.assertQueueRoom(id);
             return this.queue(actor.user, id, kind, `requested by ${actor.user}`);
         });
         this.pump();
         return this.jobView(this.store.job(jobId)!);
     }
 
+    /**
+     * Sets a stack's designated approvers (operator): `{ approvers: [e-mail…], reason? }`. Checked by the stack's
+     * own rules (parseStackConfig: e-mails, grants still approved by someone on the list); the caller may not list
+     * themselves and, having set them, may never decide the stack's requests (see mustDecide). Audited as
+     * customer.approvers-changed with the lists before and after. No `up` is queued: the approvers decide in the
+     * portal, and the next up carries the new list into the stack config.
+     */
+    setApprovers(actor: Actor, id: string, body: unknown): { customer: CustomerView; approvers: string[] } {
+        const b = isObject(body) ? body : {};
+        const list = b.approvers;
+        const problems: ConfigProblem[] = [];
+        if (!Array.isArray(list) || list.length === 0 || list.length > 50 || !list.every((a) => typeof a === "string")) {
+            problems.push({ path: "approvers", value: list, message: "must list 1–50 approver e-mail addresses" });
+        } else {
+            list.forEach((a, i) => {
+                if (sameUser(a as string, actor.user)) problems.push({ path: `approvers[${i}]`, value: a, message: `is you: whoever sets a stack's approvers may not decide its requests, so ${actor.user} cannot be one` });
+            });
+        }
+        if (b.reason !== undefined && (typeof b.reason !== "string" || b.reason.length > 500)) problems.push({ path: "reason", value: b.reason, message: "must be text of at most 500 characters when given" });
+        if (problems.length > 0) throw new PortalError(400, "invalid approvers", problems);
+        const approvers = [...new Set((list as string[]).map((a) => a.trim()))];
+        this.store.tx(() => {
+            const c = this.mustCustomer(id);
+            if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is ${c.status}; its approvers cannot change`);
+            const raw = JSON.parse(c.config) as Record<string, unknown>;
+            const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
+            const before = Array.isArray(access.approvers) ? access.approvers : [];
+            const next = { ...raw, "byoc:access": { ...access, approvers } };
+            const check = parseStackConfig(next);
+            if (!check.ok) throw new PortalError(400, `these approvers do not fit the stack config of ${id}`, check.problems);
+            const at = this.iso();
+            this.store.updateCustomer(id, { config: JSON.stringify(next), updated_at: at });
+            this.store.addApproverSetter(id, actor.user, at);
+            this.store.audit(at, actor.user, "customer.approvers-changed", id, { from: before, to: approvers, reason: typeof b.reason === "string" ? b.reason.trim() : null });
+        });
+        return { customer: this.customerView(this.store.customer(id)!), approvers };
+    }
+
     deleteCustomer(actor: Actor, id: string): JobView {
         const jobId = this.store.tx(() => {
             const c = this.mustCustomer(id);
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is already ${c.status}`);
+            this.assertQueueRoom(id);
             this.store.updateCustomer(id, { status: "destroying", updated_at: this.iso() });
             this.store.audit(this.iso(), actor.user, "customer.destroy-requested", id);
             return this.queue(actor.user, id, "destroy", `requested by ${actor.user}`);
@@ -244,8 +418,13 @@ export class Portal {
         return this.jobView(row, true);
     }
 
-    listJobs(filter: { customer?: string; limit?: number }): JobView[] {
-        return this.store.jobs({ customer: filter.customer, limit: clampLimit(filter.limit, 100, 1000) }).map((j) => this.jobView(j));
+    /** Newest first; `cursor`: the previous page's nextCursor (null on the last page). */
+    listJobs(filter: { customer?: string; state?: string; cursor?: number; limit?: number }): { jobs: JobView[]; nextCursor: number | null } {
+        const limit = clampLimit(filter.limit, 100, 1000);
+        const rows = this.store.jobs({ customer: filter.customer || undefined, state: filter.state || undefined, before: filter.cursor, limit: limit + 1 });
+        const more = rows.length > limit;
+        const page = more ? rows.slice(0, limit) : rows;
+        return { jobs: page.map((j) => this.jobView(j)), nextCursor: more ? page[page.length - 1].seq : null };
     }
 
     /** Re-runs an interrupted or failed job as a new job of the same kind. */
@@ -254,9 +433,14 @@ export class Portal {
             const job = this.store.job(id);
             if (!job) throw new PortalError(404, `job ${id} does not exist`);
             if (job.state !== "interrupted" && job.state !== "failed") throw new PortalError(409, `job ${id} is ${job.state}; only interrupted or failed jobs can be re-run`);
+            // Idempotent: a re-run of this job that is queued, running or done is the answer (a double click, a
+            // retried request); only a failed or interrupted re-run lets another one be queued.
+            const earlier = this.store.rerunsOf(id).find((r) => r.state === "queued" || r.state === "running" || r.state === "succeeded");
+            if (earlier) return earlier.id;
             const c = this.mustCustomer(job.customer);
             if (c.status === "destroyed") throw new PortalError(409, `customer ${c.id} is destroyed; nothing to re-run`);
             if (job.kind !== "destroy" && c.status === "destroying") throw new PortalError(409, `customer ${c.id} is being destroyed; ${job.kind} is not possible`);
+            this.assertQueueRoom(c.id);
             return this.queue(actor.user, job.customer, job.kind, `re-run of ${id} by ${actor.user}`, id);
         });
         this.pump();
@@ -272,59 +456,222 @@ export class Portal {
         return id;
     }
 
-    /** Starts queued jobs, oldest first, skipping stacks that already run one, up to the parallel bound. */
+    /**
+     * Starts queued jobs, oldest first, skipping stacks that already run one, jobs backing off after a failed
+     * start, and stopping at the parallel bound. Never throws: a store that cannot be read is tried again later.
+     */
     private pump(): void {
         if (this.closed) return;
-        for (const job of this.store.jobsInState("queued")) {
-            if (this.limiter.full) return;
+        let queued: JobRow[];
+        try {
+            queued = this.store.jobsInState("queued");
+        } catch (err) {
+            const wait = this.backoff(1);
+            console.error(`scheduler: cannot read the job queue (${errorText(err)}); trying again in ${wait} ms`);
+            this.pumpLater(wait);
+            return;
+        }
+        const nowMs = Date.now();
+        let wake = Infinity;
+        for (const job of queued) {
+            if (this.limiter.full) break;
+            const failure = this.startFailures.get(job.id);
+            if (failure && failure.notBefore > nowMs) {
+                wake = Math.min(wake, failure.notBefore);
+                continue;
+            }
             const release = this.limiter.tryAcquire(job.customer);
             if (!release) continue;
-            const started = this.startJob(job);
-            const done = started.then(
-                () => undefined,
-                (err) => {
-                    if (!this.closed) console.error(`job ${job.id}: ${(err as Error).stack ?? err}`);
-                },
-            );
+            const done = this.runJob(job, release).catch((err) => {
+                if (!this.closed) console.error(`job ${job.id}: ${(err as Error).stack ?? err}`);
+            });
             this.running.set(job.id, done);
             void done.finally(() => {
                 this.running.delete(job.id);
-                release();
-                this.pump();
+                // On the next turn of the event loop, never in a chain of microtasks: whatever happens to a job,
+                // HTTP, timers and signals get their turn before the scheduler looks again.
+                setImmediate(() => this.pump());
             });
+        }
+        if (wake !== Infinity) this.pumpLater(wake - nowMs);
+    }
+
+    /** Runs pump after `ms` (one timer at a time, the earliest wins). */
+    private pumpLater(ms: number): void {
+        if (this.closed) return;
+        const at = Date.now() + Math.max(0, ms);
+        if (this.pumpTimer && this.pumpAt !== undefined && this.pumpAt <= at) return;
+        if (this.pumpTimer) clearTimeout(this.pumpTimer);
+        this.pumpAt = at;
+        this.pumpTimer = setTimeout(() => {
+            this.pumpTimer = undefined;
+            this.pumpAt = undefined;
+            this.pump();
+        }, Math.max(0, ms));
+        this.pumpTimer.unref();
+    }
+
+    /** Exponential backoff: retry.baseMs · 2^(attempt−1), at most retry.maxMs (and never under 10 ms). */
+    private backoff(attempt: number): number {
+        const base = Math.max(10, this.options.retry?.baseMs ?? 1000);
+        const max = Math.max(base, this.options.retry?.maxMs ?? 60_000);
+        return Math.min(max, base * 2 ** Math.min(30, Math.max(0, attempt - 1)));
+    }
+
+    /** Resolves after `ms`, or at once when the portal closes. */
+    private sleep(ms: number): Promise<void> {
+        return new Promise((resolve) => {
+            if (this.closed) return resolve();
+            const timer = setTimeout(() => {
+                this.timers.delete(timer);
+                this.sleepers.delete(resolve);
+                resolve();
+            }, ms);
+            timer.unref();
+            this.timers.add(timer);
+            this.sleepers.add(resolve);
+        });
+    }
+
+    /**
+     * One job, holding its stack's slot from start to recorded result. A start that fails (the store cannot mark
+     * it running, the engine throws instead of answering) puts the job back in the queue with a backoff and is
+     * recorded; a result that cannot be recorded keeps the slot — no second operation on the stack — and is
+     * retried until it is (or the portal closes: the next start marks the job interrupted).
+     */
+    private async runJob(job: JobRow, release: () => void): Promise<void> {
+        let begun: { raw: Record<string, unknown>; secrets: Record<string, string> };
+        try {
+            begun = this.beginJob(job);
+        } catch (err) {
+            // Nothing changed in the store: the job is still queued, the slot is free again.
+            release();
+            void this.startFailed(job, err, false);
+            return;
+        }
+        try {
+            const { raw, secrets } = begun;
+            let dropped = 0;
+            const log = (line: string) => {
+                if (this.closed) return;
+                try {
+                    this.appendLog(job.id, `${line}\n`);
+                } catch (err) {
+                    if (dropped++ === 0) console.error(`job ${job.id}: log lines are being dropped: ${errorText(err)}`);
+                }
+            };
+            let result: OperationResult = { outcome: "succeeded", message: "" };
+            if (job.kind !== "destroy") {
+                try {
+                    result = await this.engine.configure(job.customer, raw, { log, now: this.now(), secrets });
+                } catch (err) {
+                    // The engine threw instead of answering: the operation never started.
+                    if (this.closed) return;
+                    await this.startFailed(job, err, true);
+                    return;
+                }
+            }
+            try {
+                if (result.outcome === "succeeded") result = await this.engine.run(job.kind as Operation, job.customer, raw, { log, now: this.now(), secrets });
+            } catch (err) {
+                result = { outcome: "failed", message: `engine error: ${errorText(err)}` };
+                log(result.message);
+            }
+            if (this.closed) return; // the service stopped meanwhile: the next start marks this job interrupted
+            await this.persist(`the result of job ${job.id}`, job.customer, () => this.finishJob(job, raw, result));
+            this.startFailures.delete(job.id);
+        } finally {
+            release();
         }
     }
 
-    private async startJob(job: JobRow): Promise<void> {
-        const customer = this.store.customer(job.customer)!;
+    /**
+     * queued → running in one transaction; for an `up`, fixes the window of every approved grant it applies (see
+     * ISSUE_ALLOWANCE_MS). Returns the config the job runs with and the stack's secrets.
+     */
+    private beginJob(job: JobRow): { raw: Record<string, unknown>; secrets: Record<string, string> } {
         const at = this.iso();
-        this.store.tx(() => {
-            this.store.updateJob(job.id, { state: "running", started_at: at, config: customer.config });
-            this.store.audit(at, SYSTEM, "job.started", job.id, { customer: job.customer, kind: job.kind });
+        return this.store.tx(() => {
+            const customer = this.store.customer(job.customer)!;
+            const config = job.kind === "up" ? this.fixGrantWindows(customer) : customer.config;
+            this.store.updateJob(job.id, { state: "running", started_at: at, config });
+            const attempt = this.startFailures.get(job.id)?.attempts;
+            this.store.audit(at, SYSTEM, "job.started", job.id, { customer: job.customer, kind: job.kind, ...(attempt ? { attempt: attempt + 1 } : {}) });
+            return { raw: JSON.parse(config) as Record<string, unknown>, secrets: this.store.secretsOf(job.customer) };
         });
-        const raw = JSON.parse(customer.config) as Record<string, unknown>;
-        const log = (line: string) => {
-            if (!this.closed) this.store.appendLog(job.id, `${line}\n`);
+    }
+
+    /**
+     * A job that could not start: counted, backed off (exponential, capped) and recorded on the job (back to
+     * queued with the attempt and the error) and in the audit trail (job.start-failed); after retry.startAttempts
+     * it fails (job.failed). `running`: the job was marked running already, so the store must record the change
+     * before the caller frees the slot (persisted with retries); otherwise recording is best effort — the backoff
+     * lives in memory and holds even when the store cannot write.
+     */
+    private async startFailed(job: JobRow, err: unknown, running: boolean): Promise<void> {
+        const error = errorText(err);
+        const max = Math.max(1, this.options.retry?.startAttempts ?? 5);
+        const attempts = (this.startFailures.get(job.id)?.attempts ?? 0) + 1;
+        const wait = this.backoff(attempts);
+        const giveUp = attempts >= max;
+        this.startFailures.set(job.id, { attempts, notBefore: giveUp ? Infinity : Date.now() + wait, error });
+        console.error(`job ${job.id} (${job.kind} ${job.customer}) could not start (attempt ${attempts} of ${max}): ${error}${giveUp ? "; giving up" : `; next attempt in ${wait} ms`}`);
+        const record = () => {
+            const at = this.iso();
+            this.store.tx(() => {
+                if (giveUp) {
+                    const message = `could not start after ${attempts} attempts: ${error}`;
+                    this.store.updateJob(job.id, { state: "failed", outcome: "failed", message, start_attempts: attempts, finished_at: at });
+                    this.appendLog(job.id, `[${at}] failed: ${message}\n`);
+                    this.store.audit(at, SYSTEM, "job.failed", job.id, { customer: job.customer, kind: job.kind, outcome: "failed", message, attempts });
+                } else {
+                    const message = `could not start (attempt ${attempts} of ${max}): ${error}; next attempt in ${Math.ceil(wait / 1000)} s`;
+                    this.store.updateJob(job.id, { state: "queued", started_at: null, message, start_attempts: attempts });
+                    this.appendLog(job.id, `[${at}] ${message}\n`);
+                    this.store.audit(at, SYSTEM, "job.start-failed", job.id, { customer: job.customer, kind: job.kind, attempt: attempts, of: max, error, retryInMs: wait });
+                }
+            });
+            if (giveUp) this.logs.emit("end", job.id, "failed");
         };
-        let result: OperationResult;
-        try {
-            result = { outcome: "succeeded", message: "" };
-            if (job.kind !== "destroy") result = await this.engine.configure(job.customer, raw, { log, now: this.now() });
-            if (result.outcome === "succeeded") result = await this.engine.run(job.kind as Operation, job.customer, raw, { log, now: this.now() });
-        } catch (err) {
-            result = { outcome: "failed", message: `engine error: ${(err as Error).message ?? String(err)}` };
-            log(result.message);
+        if (running || giveUp) {
+            // Running: the store says so and must stop saying it before the slot goes. Giving up: the job must not
+            // stay queued for ever (in memory it will never be tried again).
+            await this.persist(`the failed start of job ${job.id}`, job.customer, record);
+        } else {
+            try {
+                record();
+            } catch (e) {
+                console.error(`job ${job.id}: the failed start could not be recorded either: ${errorText(e)}`);
+            }
         }
-        if (this.closed) return; // the service stopped meanwhile: the next start marks this job interrupted
-        this.finishJob(job, raw, result);
+        if (!giveUp) this.pumpLater(wait);
+    }
+
+    /** Runs a store write until it succeeds (backing off, saying so now and then) or the portal closes; the caller keeps its slot meanwhile. */
+    private async persist(what: string, stack: string, write: () => void): Promise<void> {
+        for (let attempt = 1; !this.closed; attempt++) {
+            try {
+                write();
+                return;
+            } catch (err) {
+                const wait = this.backoff(attempt);
+                if (attempt === 1 || attempt % 10 === 0) console.error(`${what} could not be recorded (attempt ${attempt}: ${errorText(err)}); stack ${stack} stays reserved, trying again in ${wait} ms`);
+                await this.sleep(wait);
+            }
+        }
     }
 
     private finishJob(job: JobRow, raw: Record<string, unknown>, result: OperationResult): void {
+        this.finishJobTx(job, raw, result);
+        this.logs.emit("end", job.id, this.store.job(job.id)?.state ?? "failed");
+    }
+
+    private finishJobTx(job: JobRow, raw: Record<string, unknown>, result: OperationResult): void {
         const at = this.iso();
         // Destroying a stack that never existed leaves nothing behind: that is success.
         const ok = result.outcome === "succeeded" || (job.kind === "destroy" && result.outcome === "not-found");
         this.store.tx(() => {
-            this.store.appendLog(job.id, `[${at}] ${ok ? "succeeded" : `failed (${result.outcome})`}: ${result.message}\n`);
+            this.appendLog(job.id, `[${at}] ${ok ? "succeeded" : `failed (${result.outcome})`}: ${result.message}\n`);
             this.store.updateJob(job.id, {
                 state: ok ? "succeeded" : "failed",
                 outcome: result.outcome,
@@ -338,7 +685,7 @@ export class Portal {
             const c = this.store.customer(job.customer)!;
             if (job.kind === "up") {
                 if (ok) {
-                    this.store.updateCustomer(c.id, { status: c.status === "destroying" ? c.status : "deployed", outputs: JSON.stringify(result.outputs ?? {}), updated_at: at });
+                    this.store.updateCustomer(c.id, { status: c.status === "destroying" ? c.status : "deployed", outputs: JSON.stringify(redactOutputs(result.outputs ?? {}, result.secretOutputs)), updated_at: at });
                     this.activateGrants(job, raw, result.outputs ?? {}, at);
                     this.afterPrivateUp(job, raw, result.outputs ?? {}, at);
                 } else {
@@ -346,7 +693,7 @@ export class Portal {
                     this.afterFailedPrivateUp(job, raw, c, result, at);
                 }
             } else if (job.kind === "refresh" && ok && result.outputs) {
-                this.store.updateCustomer(c.id, { outputs: JSON.stringify(result.outputs), updated_at: at });
+                this.store.updateCustomer(c.id, { outputs: JSON.stringify(redactOutputs(result.outputs, result.secretOutputs)), updated_at: at });
             } else if (job.kind === "destroy") {
                 if (ok) {
                     this.store.updateCustomer(c.id, { status: "destroyed", outputs: null, updated_at: at });
@@ -363,21 +710,56 @@ export class Portal {
         });
     }
 
+    /**
+     * The window of a grant starts when the `up` that applies it starts (inside beginJob's transaction): for each
+     * grant whose request is approved but not yet active, notAfter = now + hours + ISSUE_ALLOWANCE_MS, in the
+     * stack config and on the request. The component issues floor((notAfter − its now) / 1 h) whole hours, capped
+     * at maxCertificateHours — the hours asked for as long as the certificate is created within the allowance —
+     * and the certificate never outlives notAfter (nor do the grant's role and ClickHouse user). A request approved
+     * while another job held the stack, or re-run after a failed up, still gets its full hours. Returns the config.
+     */
+    private fixGrantWindows(customer: CustomerRow): string {
+        const raw = JSON.parse(customer.config) as Record<string, unknown>;
+        const grants = grantsOf(raw);
+        let changed = false;
+        const start = this.now().getTime();
+        const next = grants.map((g) => {
+            const r = this.store.accessRequest(g.id);
+            // Only until an up has applied it: after that the window is what that up issued for.
+            if (!r || r.customer !== customer.id || r.state !== "approved" || r.certificate_note !== null) return g;
+            const notAfter = new Date(start + r.hours * 3600_000 + ISSUE_ALLOWANCE_MS).toISOString();
+            if (notAfter === g.notAfter) return g;
+            changed = true;
+            this.store.updateAccessRequest(r.id, { not_after: notAfter, updated_at: new Date(start).toISOString() });
+            return { ...g, notAfter };
+        });
+        if (!changed) return customer.config;
+        const config = JSON.stringify({ ...raw, "byoc:access": { ...(raw["byoc:access"] as Record<string, unknown>), grants: next } });
+        this.store.updateCustomer(customer.id, { config, updated_at: new Date(start).toISOString() });
+        return config;
+    }
+
     /** After a successful up: requests whose grant was in the applied config become active, with their certificate. */
     private activateGrants(job: JobRow, raw: Record<string, unknown>, outputs: Record<string, unknown>, at: string): void {
         const applied = new Set(grantsOf(raw).map((g) => g.id));
         for (const r of this.store.accessRequests({ customer: job.customer, state: "approved", limit: 100000 })) {
             if (!applied.has(r.id)) continue;
             const cert = findCertificate(outputs, r.id);
+            if (!cert) {
+                // Applied but no certificate: never "active" — the engineer has nothing to connect with. The
+                // request stays approved (its grant ends at notAfter like any other) and says why.
+                const note = `stack ${job.customer} applied the grant (${job.id}) but issued no certificate for "${r.id}": its outputs carry none (the TroubleshootingAccess component issues one only with at least a whole hour left before notAfter ${r.not_after})`;
+                this.store.updateAccessRequest(r.id, { certificate_note: note, updated_at: at });
+                this.store.audit(at, SYSTEM, "access.not-issued", r.id, { customer: job.customer, job: job.id, notAfter: r.not_after });
+                continue;
+            }
             this.store.updateAccessRequest(r.id, {
                 state: "active",
-                certificate_pem: cert?.pem ?? null,
-                certificate_note: cert
-                    ? `issued by stack ${job.customer} (output ${cert.path})`
-                    : `stack ${job.customer} applied the grant but its outputs carry no certificate for "${r.id}" (the TroubleshootingAccess component publishes it)`,
+                certificate_pem: cert.pem,
+                certificate_note: `issued by stack ${job.customer} (output ${cert.path})`,
                 updated_at: at,
             });
-            this.store.audit(at, SYSTEM, "access.activated", r.id, { customer: job.customer, job: job.id, notAfter: r.not_after, certificate: cert ? cert.path : null });
+            this.store.audit(at, SYSTEM, "access.activated", r.id, { customer: job.customer, job: job.id, notAfter: r.not_after, certificate: cert.path });
         }
     }
 
@@ -471,6 +853,7 @@ export class Portal {
             if (action === "open" && access === "break-glass") throw new PortalError(409, `break-glass is already open on ${id}`);
             if (action === "open" && access === "bootstrap") throw new PortalError(409, `customer ${id} is in phase bootstrap: the restricted public endpoint is still open and the Kubernetes provider already uses it, nothing to break`);
             if (action === "close" && access !== "break-glass") throw new PortalError(409, `break-glass is not open on ${id} (phase ${access})`);
+            this.assertQueueRoom(id);
             const next = withControlPlane(raw, { breakGlass: action === "open" });
             const check = parseStackConfig(next);
             if (!check.ok) throw new PortalError(400, `break-glass does not fit the stack config of ${id}`, check.problems);
@@ -494,6 +877,11 @@ export class Portal {
         const c = this.mustCustomer(customerId);
         const parsed = parseStackConfig(JSON.parse(c.config));
         const maxHours = parsed.ok ? parsed.config.access.maxCertificateHours : 8;
+        const rawAccess = (JSON.parse(c.config) as Record<string, unknown>)["byoc:access"];
+        const approvers = isObject(rawAccess) && Array.isArray(rawAccess.approvers) ? rawAccess.approvers.filter((a) => typeof a === "string" && a.trim() !== "") : [];
+        if (approvers.length === 0) {
+            throw new PortalError(409, `customer ${customerId} has no designated approvers (byoc:access.approvers is empty): nobody may approve a request, so none is taken; an operator adds approvers to the stack config first`);
+        }
         const b = isObject(body) ? body : {};
         const problems: ConfigProblem[] = [];
         if (!isObject(body)) problems.push({ path: "body", value: body, message: "must be a JSON object { reason, hours, csrPem }" });
@@ -505,13 +893,16 @@ export class Portal {
         } else if (b.hours > maxHours) {
             problems.push({ path: "hours", value: b.hours, message: `must be at most ${maxHours}: the ${c.environment} limit for troubleshooting certificates (byoc:access.maxCertificateHours)` });
         }
-        if (typeof b.csrPem !== "string" || !isCsrPem(b.csrPem)) {
-            problems.push({ path: "csrPem", value: typeof b.csrPem === "string" ? `${b.csrPem.slice(0, 40)}…` : b.csrPem, message: "must be one intact PEM certificate signing request (-----BEGIN CERTIFICATE REQUEST-----); the private key stays with you" });
-        } else {
-            const cn = csrCommonName(b.csrPem);
-            if (cn !== null && !sameUser(cn ?? "", actor.user)) {
-                problems.push({ path: "csrPem", value: `CN=${cn ?? "(none)"}`, message: `the CSR's subject CN must be your e-mail ${actor.user}: certificates map to users by CN (openssl req -new -subj "/CN=${actor.user}" …)` });
-            }
+        if (typeof b.csrPem === "string" && Buffer.byteLength(b.csrPem, "utf8") > MAX_CSR_PEM_BYTES) {
+            throw new PortalError(413, `csrPem is ${Buffer.byteLength(b.csrPem, "utf8")} bytes; a CSR is at most ${MAX_CSR_PEM_BYTES} bytes (an RSA-8192 one is about 2.5 KB)`);
+        }
+        // The same check TroubleshootingAccess applies before signing (components/render/csr.ts): a request the
+        // portal takes is one the stack can issue — exactly CN=<your e-mail>, no other subject attribute, no
+        // extensions, a strong key, a valid self-signature.
+        const csr = checkEngineerCsr(b.csrPem, actor.user);
+        if (!csr.ok) {
+            const shown = typeof b.csrPem === "string" ? `${b.csrPem.slice(0, 40)}…` : b.csrPem;
+            for (const message of csr.problems) problems.push({ path: "csrPem", value: shown, message: `${message} (the private key stays with you)` });
         }
         if (!/^[^@\s]+@[^@\s]+\.[a-z]{2,}$/i.test(actor.user)) {
             problems.push({ path: "engineer", value: actor.user, message: "the requesting token's user must be an e-mail address: grants name the engineer by e-mail" });
@@ -522,6 +913,14 @@ export class Portal {
         this.store.tx(() => {
             const now = this.mustCustomer(customerId);
             if (now.status === "destroying" || now.status === "destroyed") throw new PortalError(409, `customer ${customerId} is ${now.status}; access cannot be granted`);
+            const mine = this.store.pendingRequestsOfEngineer(actor.user);
+            if (mine >= this.limits.pendingPerEngineer) {
+                throw new PortalError(429, `${actor.user} already has ${mine} pending access requests (at most ${this.limits.pendingPerEngineer}): wait for a decision, or revoke one (POST /api/access-requests/:id/revoke)`);
+            }
+            const stackPending = this.store.pendingRequestsOfCustomer(customerId);
+            if (stackPending >= this.limits.pendingPerStack) {
+                throw new PortalError(429, `customer ${customerId} already has ${stackPending} pending access requests (at most ${this.limits.pendingPerStack}): its approvers must decide some first`);
+            }
             this.store.insertAccessRequest({ id, customer: customerId, engineer: actor.user, reason: (b.reason as string).trim(), hours: b.hours as number, csr_pem: b.csrPem as string, created_at: at });
             this.store.audit(at, actor.user, "access.requested", id, { customer: customerId, hours: b.hours, reason: (b.reason as string).trim() });
         });
@@ -539,8 +938,11 @@ export class Portal {
     }
 
     /**
-     * Approve: the grant (notAfter = now + hours) goes into the stack config and an `up` is queued, in one
-     * transaction. Deny: the request is closed. Either way never by the requester, only on pending requests.
+     * Approve: the grant goes into the stack config and an `up` is queued (or the one already queued applies it),
+     * in one transaction; its notAfter is provisional (now + hours + ISSUE_ALLOWANCE_MS) until that up starts and
+     * fixes it (fixGrantWindows). Deny: the request is closed. Either way only by a designated approver of the
+     * stack (byoc:access.approvers), never by the requester nor by anyone who set or changed the stack's
+     * approvers, and only on pending requests.
      */
     decide(actor: Actor, id: string, decision: "approve" | "deny"): { request: AccessView; job?: JobView } {
         let jobId: string | undefined;
@@ -548,9 +950,10 @@ export class Portal {
             const r = this.store.accessRequest(id);
             if (!r) throw new PortalError(404, `access request ${id} does not exist`);
             if (sameUser(r.engineer, actor.user)) throw new PortalError(403, `${actor.user} requested access ${id} and cannot ${decision} it: another approver must decide`);
-            if (r.state !== "pending") throw new PortalError(409, `access request ${id} is already ${r.state}`);
             const c = this.mustCustomer(r.customer);
             const raw = JSON.parse(c.config) as Record<string, unknown>;
+            this.mustDecide(actor, c, raw, decision);
+            if (r.state !== "pending") throw new PortalError(409, `access request ${id} is already ${r.state}`);
             const at = this.iso();
             if (decision === "deny") {
                 this.store.updateAccessRequest(id, { state: "denied", decided_by: actor.user, decided_at: at, updated_at: at });
@@ -559,22 +962,104 @@ export class Portal {
             }
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${c.id} is ${c.status}; access cannot be granted`);
             const access = (isObject(raw["byoc:access"]) ? raw["byoc:access"] : {}) as Record<string, unknown>;
-            const approvers = Array.isArray(access.approvers) ? (access.approvers as string[]) : [];
-            if (approvers.length > 0 && !approvers.some((a) => sameUser(a, actor.user))) {
-                throw new PortalError(403, `${actor.user} is not a designated approver for ${c.id} (byoc:access.approvers: ${approvers.join(", ")})`);
-            }
-            const notAfter = new Date(this.now().getTime() + r.hours * 3600_000).toISOString();
+            // The CSR is checked again as the component will check it: rules may have tightened since the request.
+            const csr = checkEngineerCsr(r.csr_pem, r.engineer);
+            if (!csr.ok) throw new PortalError(409, `access request ${id} cannot be approved: its CSR ${csr.problems.join("; ")}; deny it and let ${r.engineer} request again`);
+            const notAfter = new Date(this.now().getTime() + r.hours * 3600_000 + ISSUE_ALLOWANCE_MS).toISOString();
             const grant: Grant = { id: r.id, engineer: r.engineer, csrPem: r.csr_pem, reason: r.reason, approvedBy: actor.user, notAfter };
             const next = { ...raw, "byoc:access": { ...access, grants: [...grantsOf(raw), grant] } };
             const check = parseStackConfig(next);
             if (!check.ok) throw new PortalError(400, `the grant does not fit the stack config of ${c.id}`, check.problems);
             this.store.updateCustomer(c.id, { config: JSON.stringify(next), updated_at: at });
-            jobId = this.queue(actor.user, c.id, "up", `apply access grant ${id}`);
+            jobId = this.queueUp(actor.user, c.id, `apply access grant ${id}`);
             this.store.updateAccessRequest(id, { state: "approved", decided_by: actor.user, decided_at: at, not_after: notAfter, job_id: jobId, updated_at: at });
             this.store.audit(at, actor.user, "access.approved", id, { customer: c.id, engineer: r.engineer, hours: r.hours, notAfter, job: jobId });
         });
         this.pump();
         return { request: this.getAccessRequest(id), job: jobId ? this.jobView(this.store.job(jobId)!) : undefined };
+    }
+
+    /**
+     * Revoke, by the requester or a designated approver of the stack: a pending request is withdrawn; an approved
+     * or active one has its grant taken out of the stack config and an `up` queued (or the queued one reused)
+     * that removes its certificate's ClickHouse user, its role and its access entry — also the way out of a grant
+     * that makes every up fail. `{ reason }` is optional. Audited as access.revoked.
+     */
+    revoke(actor: Actor, id: string, body: unknown): { request: AccessView; job?: JobView } {
+        const b = isObject(body) ? body : {};
+        if (b.reason !== undefined && (typeof b.reason !== "string" || b.reason.length > 500)) {
+            throw new PortalError(400, "invalid revoke", [{ path: "reason", value: b.reason, message: "must be text of at most 500 characters when given" }]);
+        }
+        const reason = typeof b.reason === "string" && b.reason.trim() !== "" ? b.reason.trim() : null;
+        let jobId: string | undefined;
+        this.store.tx(() => {
+            const r = this.store.accessRequest(id);
+            if (!r) throw new PortalError(404, `access request ${id} does not exist`);
+            const c = this.mustCustomer(r.customer);
+            const raw = JSON.parse(c.config) as Record<string, unknown>;
+            if (!sameUser(r.engineer, actor.user)) {
+                const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
+                const approvers = Array.isArray(access.approvers) ? access.approvers.filter((a): a is string => typeof a === "string") : [];
+                if (!approvers.some((a) => sameUser(a, actor.user))) {
+                    throw new PortalError(403, `${actor.user} may not revoke ${id}: only its requester (${r.engineer}) or a designated approver of ${c.id} (byoc:access.approvers: ${approvers.join(", ") || "none"}) may`);
+                }
+            }
+            if (r.state !== "pending" && r.state !== "approved" && r.state !== "active") throw new PortalError(409, `access request ${id} is already ${r.state}; nothing to revoke`);
+            const at = this.iso();
+            const grants = grantsOf(raw);
+            if (grants.some((g) => g.id === id)) {
+                const next = { ...raw, "byoc:access": { ...(raw["byoc:access"] as Record<string, unknown>), grants: grants.filter((g) => g.id !== id) } };
+                this.store.updateCustomer(c.id, { config: JSON.stringify(next), updated_at: at });
+                if (c.status !== "destroying" && c.status !== "destroyed") jobId = this.queueUp(actor.user, c.id, `revoke access grant ${id}`);
+            }
+            this.store.updateAccessRequest(id, { state: "revoked", updated_at: at, ...(r.state === "pending" ? { decided_by: actor.user, decided_at: at } : {}) });
+            this.store.audit(at, actor.user, "access.revoked", id, { customer: c.id, engineer: r.engineer, from: r.state, reason, job: jobId ?? null });
+        });
+        this.pump();
+        return { request: this.getAccessRequest(id), job: jobId ? this.jobView(this.store.job(jobId)!) : undefined };
+    }
+
+    /**
+     * Who may decide requests on a stack: a designated approver (byoc:access.approvers, compared as e-mail
+     * addresses) who never set or changed that list — the operator choosing the approvers cannot choose
+     * themselves into deciding. 403 otherwise, naming the rule.
+     */
+    private mustDecide(actor: Actor, c: CustomerRow, raw: Record<string, unknown>, what: string): void {
+        const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
+        const approvers = Array.isArray(access.approvers) ? access.approvers.filter((a): a is string => typeof a === "string") : [];
+        if (approvers.length === 0) {
+            throw new PortalError(403, `${c.id} has no designated approvers (byoc:access.approvers is empty): nobody may ${what} its requests until an operator sets them (PUT /api/customers/${c.id}/approvers)`);
+        }
+        if (!approvers.some((a) => sameUser(a, actor.user))) {
+            throw new PortalError(403, `${actor.user} is not a designated approver for ${c.id} (byoc:access.approvers: ${approvers.join(", ")}): only they may ${what} its requests`);
+        }
+        // Stacks created before setters were recorded: their creator set the approvers they were created with.
+        const recorded = this.store.approverSetters(c.id);
+        const setters = recorded.length > 0 ? recorded : [c.created_by];
+        if (setters.some((u) => sameUser(u, actor.user))) {
+            throw new PortalError(403, `${actor.user} set or changed the approvers of ${c.id} and so may not ${what} its requests: approvals come from people the operator did not make themselves`);
+        }
+    }
+
+    /**
+     * An `up` that will read the stack config as it is now: the one already queued (not started) if there is one,
+     * else a new one. For changes that must be applied whatever the queue holds (approve, revoke): never refused.
+     */
+    private queueUp(actor: string, customer: string, reason: string): string {
+        const waiting = this.store.activeJobsOf(customer).find((j) => j.state === "queued" && j.kind === "up");
+        if (waiting) {
+            this.store.audit(this.iso(), actor, "job.reused", waiting.id, { customer, reason });
+            return waiting.id;
+        }
+        return this.queue(actor, customer, "up", reason);
+    }
+
+    /** 429 when a caller's operation would put more than limits.queuedPerStack jobs in the stack's queue. */
+    private assertQueueRoom(customer: string): void {
+        const queued = this.store.queuedJobsOf(customer);
+        if (queued >= this.limits.queuedPerStack) {
+            throw new PortalError(429, `customer ${customer} already has ${queued} queued jobs (at most ${this.limits.queuedPerStack}): wait for them to run`);
+        }
     }
 
     /**
@@ -608,12 +1093,37 @@ export class Portal {
                     queued = true;
                 }
             }
+            // Requests nobody decided in time: nothing was granted, so nothing to re-apply.
+            const hours = this.options.pendingRequestHours ?? 24;
+            for (const r of this.store.pendingBefore(new Date(now.getTime() - hours * 3600_000).toISOString())) {
+                this.store.updateAccessRequest(r.id, { state: "expired", updated_at: at });
+                this.store.audit(at, SYSTEM_SWEEPER, "access.request-expired", r.id, { customer: r.customer, engineer: r.engineer, pendingSince: r.created_at, afterHours: hours });
+            }
         });
         if (queued) this.pump();
         return expired;
     }
 
     // ------------------------------------------------------------------ audit
+
+    /**
+     * `order` asc (default): oldest first from after `after`; desc: newest first, before `before` (the cursor).
+     * nextCursor: the seq to pass as `after` (asc) or `before` (desc) for the next page; null when there is none.
+     */
+    auditPage(filter: { order?: "asc" | "desc"; after?: number; before?: number; limit?: number; subject?: string }): { entries: AuditView[]; nextCursor: number | null } {
+        const limit = clampLimit(filter.limit, 500, 5000);
+        const rows =
+            filter.order === "desc"
+                ? this.store.auditTrailDesc({ before: filter.before, limit: limit + 1, subject: filter.subject || undefined })
+                : this.store.auditTrail({ after: filter.after ?? 0, limit: limit + 1, subject: filter.subject || undefined });
+        const more = rows.length > limit;
+        const page = (more ? rows.slice(0, limit) : rows).map((a) => this.auditView(a));
+        return { entries: page, nextCursor: more ? page[page.length - 1].seq : null };
+    }
+
+    private auditView(a: AuditRow): AuditView {
+        return { seq: a.seq, at: a.at, actor: a.actor, action: a.action, subject: a.subject, details: json<Record<string, unknown>>(a.details) };
+    }
 
     auditTrail(filter: { after?: number; limit?: number; subject?: string }): AuditView[] {
         return this.store.auditTrail({ after: filter.after ?? 0, limit: clampLimit(filter.limit, 500, 5000), subject: filter.subject }).map((a) => ({
@@ -656,6 +1166,7 @@ export class Portal {
             resourceCount: r.resource_count,
             violations: json(r.violations) ?? [],
             problems: json(r.problems) ?? [],
+            startAttempts: r.start_attempts ?? 0,
         };
         if (withLog) view.log = r.log ?? "";
         return view;
@@ -685,19 +1196,6 @@ export class Portal {
 /** Mail systems treat addresses case-insensitively; so do approvals (the schema does the same). */
 function sameUser(a: string, b: string): boolean {
     return a.trim().toLowerCase() === b.trim().toLowerCase();
-}
-
-/**
- * The CSR's subject CN via the TroubleshootingAccess component's reader, loaded lazily (it brings the provider
- * SDKs); null when that reader is unavailable, so the check is then left to the stack's own validation.
- */
-function csrCommonName(pem: string): string | undefined | null {
-    try {
-        const mod = require("../components/TroubleshootingAccess") as { csrCommonName?: (pem: string) => string | undefined };
-        return typeof mod.csrCommonName === "function" ? mod.csrCommonName(pem) : null;
-    } catch {
-        return null;
-    }
 }
 
 const API_ACCESS: readonly ApiAccess[] = ["public", "bootstrap", "switchover", "tailnet", "break-glass"];
@@ -767,9 +1265,20 @@ function bootstrapForecast(raw: Record<string, unknown>): string | null {
     return problems.length > 0 ? `will stay in phase bootstrap after the initial deployment: ${problems.join("; ")}` : null;
 }
 
+/** Outputs with every secret one (Pulumi's secret flag, or named in SECRET_OUTPUTS) replaced by REDACTED. */
+export function redactOutputs(outputs: Record<string, unknown>, secret: readonly string[] = []): Record<string, unknown> {
+    const out = { ...outputs };
+    for (const k of [...SECRET_OUTPUTS, ...secret]) if (k in out && out[k] !== null && out[k] !== undefined) out[k] = REDACTED;
+    return out;
+}
+
 function grantsOf(raw: Record<string, unknown>): Grant[] {
     const access = raw["byoc:access"];
     return isObject(access) && Array.isArray(access.grants) ? (access.grants as Grant[]) : [];
+}
+
+function errorText(err: unknown): string {
+    return err instanceof Error ? err.message : String(err);
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -829,6 +1338,8 @@ export interface JobView {
     resourceCount: number | null;
     violations: unknown[];
     problems: unknown[];
+    /** Failed attempts to start this job (store or engine failing before the operation ran); see Portal.startFailed. */
+    startAttempts: number;
     log?: string;
 }
 export interface AccessView {

@@ -23,9 +23,13 @@ export function parseTokens(doc: unknown, file: string): Map<string, Actor> {
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
         throw new TokenFileError(`${file}: must be a JSON object { "<token>": { "user": "alice@example.com", "roles": ["operator"] } }`);
     }
-    for (const [token, entry] of Object.entries(doc as Record<string, unknown>)) {
-        const label = `${file}: token ${token.slice(0, 4)}…`;
-        if (token.length < 16) problems.push(`${label} is too short: use at least 16 random characters`);
+    const entries = Object.entries(doc as Record<string, unknown>);
+    if (entries.length === 0) throw new TokenFileError(`${file}: has no tokens; nobody could sign in. Add { "<token>": { "user": …, "roles": […] } } entries (or remove the file to have one token per role generated)`);
+    for (const [n, [token, entry]] of entries.entries()) {
+        // Entries are named by position and user, never by any character of the token (errors reach logs).
+        const user = typeof (entry as { user?: unknown })?.user === "string" ? ` (user ${JSON.stringify((entry as { user: string }).user).slice(0, 80)})` : "";
+        const label = `${file}: entry ${n + 1}${user}`;
+        if (token.length < 16) problems.push(`${label}: its token is too short: use at least 16 random characters`);
         const e = entry as { user?: unknown; roles?: unknown };
         if (typeof e?.user !== "string" || e.user.length === 0) problems.push(`${label}: "user" must be a non-empty string such as alice@example.com`);
         if (!Array.isArray(e?.roles) || e.roles.length === 0 || !e.roles.every((r) => roles.includes(r as Role))) {
@@ -56,14 +60,24 @@ export function loadTokens(env: NodeJS.ProcessEnv, dataDir: string): TokenTable 
     } catch (err) {
         throw new TokenFileError(`BYOC_PORTAL_TOKENS = ${file}: cannot read it (${(err as NodeJS.ErrnoException).code})`);
     }
+    if (text.trim() === "") throw new TokenFileError(`${file}: is empty; nobody could sign in. Write { "<token>": { "user": "alice@example.com", "roles": ["operator"] } } (or remove the file to have one token per role generated)`);
     let doc: unknown;
     try {
         doc = JSON.parse(text);
     } catch (err) {
-        throw new TokenFileError(`${file}: not valid JSON (${(err as Error).message})`);
+        // V8's message quotes the text around the error, which would be a token: say where, not what.
+        throw new TokenFileError(`${file}: not valid JSON (${jsonErrorPlace(err as Error, text)})`);
     }
     const table = parseTokens(doc, file);
     return { file, created, lookup: (token) => table.get(hash(token)) };
+}
+
+/** Where JSON.parse failed, as line and column (V8 gives a position), with none of the text itself. */
+function jsonErrorPlace(err: Error, text: string): string {
+    const m = /position (\d+)/.exec(err.message);
+    if (!m) return /end of JSON input/.test(err.message) ? "it ends too early" : "syntax error";
+    const before = text.slice(0, Number(m[1])).split("\n");
+    return `syntax error at line ${before.length}, column ${before[before.length - 1].length + 1}`;
 }
 
 /** A token table from a literal map (tests). */

@@ -5,7 +5,7 @@
  * an S3 gateway endpoint so billing/telemetry traffic to S3 stays on the AWS network.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { arr, bool, cidrWithin, environmentSchema, indexBy, isObj, isUnknown, isWorldCidr, Obj, raw, resolveRef, StackRes, str, tags } from "./util";
+import { arr, bool, cidrWithin, environmentSchema, get, indexBy, isObj, isUnknown, isWorldCidr, Obj, raw, resolveRef, StackRes, str, tags } from "./util";
 
 export const EKS_COMPONENT = "eks:index:Cluster";
 export const EKS_CLUSTER = "aws:eks/cluster:Cluster";
@@ -61,10 +61,104 @@ export function isPrivateSubnet(name: string, props: Obj): boolean {
     return /(^|[-_])private([-_]|$)/i.test(name) || /(^|[-_ ])private([-_ ]|$)/i.test(str(t["Name"]) ?? "");
 }
 
-export const privateEndpoints: ResourceValidationPolicy = {
+/**
+ * Resources that hand out a public address or a public endpoint (enumerated from @pulumi/aws 7.x typings):
+ * returns the problem, or undefined. The NAT gateways' EIPs (no instance / network interface) are not workloads.
+ */
+export function publicExposure(type: string, p: Obj): string | undefined {
+    const on = (v: unknown) => bool(v, false) === true;
+    switch (type) {
+        case "aws:ec2/instance:Instance":
+        case "aws:ec2/spotInstanceRequest:SpotInstanceRequest":
+        case "aws:ec2/launchConfiguration:LaunchConfiguration":
+            return on(p.associatePublicIpAddress) ? "associates a public IP address (associatePublicIpAddress)" : undefined;
+        case "aws:ec2/eip:Eip":
+            return str(p.instance) || str(p.networkInterface) || isUnknown(p.instance) || isUnknown(p.networkInterface)
+                ? `gives a public address to ${str(p.instance) ? `instance ${p.instance}` : "a network interface"}`
+                : undefined;
+        case "aws:ec2/eipAssociation:EipAssociation":
+            return `attaches an Elastic IP to ${p.instanceId !== undefined ? "an instance" : "a network interface"}`;
+        case "aws:rds/instance:Instance":
+        case "aws:rds/clusterInstance:ClusterInstance":
+        case "aws:redshift/cluster:Cluster":
+        case "aws:mq/broker:Broker":
+        case "aws:dms/replicationInstance:ReplicationInstance":
+            return on(p.publiclyAccessible) ? "is publicly accessible (publiclyAccessible: true)" : undefined;
+        case "aws:opensearch/domain:Domain":
+        case "aws:elasticsearch/domain:Domain":
+            return p.vpcOptions === undefined || p.vpcOptions === null ? "has a public endpoint (no vpcOptions)" : undefined;
+        case "aws:msk/cluster:Cluster": {
+            const t = get(p, "brokerNodeGroupInfo", "connectivityInfo", "publicAccess", "type");
+            return t === "SERVICE_PROVIDED_EIPS" ? "gives its brokers public addresses (publicAccess SERVICE_PROVIDED_EIPS)" : undefined;
+        }
+        case "aws:ecs/service:Service":
+            return on(get(p, "networkConfiguration", "assignPublicIp")) ? "assigns its tasks public IPs (assignPublicIp)" : undefined;
+        case "aws:apprunner/service:Service": {
+            const v = get(p, "networkConfiguration", "ingressConfiguration", "isPubliclyAccessible");
+            return isUnknown(v) || v === false ? undefined : "is publicly accessible (App Runner's default)";
+        }
+        case "aws:transfer/server:Server": {
+            const t = p.endpointType;
+            return isUnknown(t) || (t !== undefined && t !== "PUBLIC") ? undefined : "has a PUBLIC endpoint (the default endpointType)";
+        }
+        case "aws:sagemaker/notebookInstance:NotebookInstance":
+            return isUnknown(p.directInternetAccess) || p.directInternetAccess === "Disabled" ? undefined : "has direct internet access (the default)";
+        case "aws:lambda/functionUrl:FunctionUrl":
+            return p.authorizationType === "NONE" ? "is a public function URL without authentication (authorizationType NONE)" : undefined;
+        case "aws:lambda/permission:Permission":
+            return p.functionUrlAuthType === "NONE" || (p.principal === "*" && /InvokeFunctionUrl/i.test(String(p.action))) ? "lets anyone invoke the function URL" : undefined;
+        case "aws:apigateway/restApi:RestApi": {
+            const types = get(p, "endpointConfiguration", "types");
+            if (isUnknown(types)) return undefined;
+            const list = typeof types === "string" ? [types] : arr(types).map(String);
+            return list.includes("PRIVATE") ? undefined : `has a public ${list[0] ?? "EDGE"} endpoint (endpointConfiguration.types is not PRIVATE)`;
+        }
+        case "aws:apigatewayv2/api:Api":
+            return on(p.disableExecuteApiEndpoint) ? undefined : "has a public execute-api endpoint (API Gateway v2 APIs are always public; disableExecuteApiEndpoint is off)";
+        case "aws:cloudfront/distribution:Distribution":
+            return bool(p.enabled, true) === false ? undefined : "is a public CloudFront distribution";
+        case "aws:globalaccelerator/accelerator:Accelerator":
+            return bool(p.enabled, true) === false ? undefined : "hands out public anycast addresses (Global Accelerator)";
+        case "aws:lightsail/instance:Instance":
+            return "is a Lightsail instance (always on a public address)";
+        default:
+            return undefined;
+    }
+}
+
+const NODE_GROUP_TYPES = new Set(["aws:eks/nodeGroup:NodeGroup", "eks:index:ManagedNodeGroup"]);
+const INSTANCE_TYPES = new Set(["aws:ec2/instance:Instance", "aws:ec2/spotInstanceRequest:SpotInstanceRequest"]);
+
+/** Stack half: nodes and instances placed in subnets that map public IPs on launch (any subnet, by join). */
+function validatePlacement(args: Parameters<StackValidationPolicy["validateStack"]>[0], reportViolation: (m: string, urn?: string) => void) {
+    const resources = args.resources as unknown as StackRes[];
+    let subnets: Map<string, StackRes> | undefined;
+    for (const r of resources) {
+        const isNg = NODE_GROUP_TYPES.has(r.type);
+        if (!isNg && !INSTANCE_TYPES.has(r.type) && r.type !== "aws:autoscaling/group:Group") continue;
+        subnets ??= indexBy(resources, (x) => x.type === SUBNET && bool(raw(x.props).mapPublicIpOnLaunch, false) === true);
+        if (subnets.size === 0) return;
+        const p = raw(r.props);
+        if (INSTANCE_TYPES.has(r.type) && p.associatePublicIpAddress !== undefined && p.associatePublicIpAddress !== null) continue; // explicit: judged by the resource half
+        const prop = isNg ? "subnetIds" : r.type === "aws:autoscaling/group:Group" ? "vpcZoneIdentifiers" : "subnetId";
+        const values = typeof p[prop] === "string" ? [p[prop]] : arr(p[prop]);
+        const hits = new Set<StackRes>();
+        for (const v of values) if (typeof v === "string" && subnets.has(v)) hits.add(subnets.get(v)!);
+        if (values.some(isUnknown) || isUnknown(p[prop])) for (const d of r.propertyDependencies?.[prop] ?? []) if (subnets.has(d.urn)) hits.add(subnets.get(d.urn)!);
+        for (const sn of hits) {
+            reportViolation(
+                `'${r.name}' (${r.type.split(":")[1]}) launches ${isNg ? "nodes" : "instances"} in subnet '${sn.name}', which maps public IPs on launch, so they get internet-routable addresses. ` +
+                    "Remediation: place them in the private subnets (mapPublicIpOnLaunch: false), or set associatePublicIpAddress: false.",
+                r.urn,
+            );
+        }
+    }
+}
+
+export const privateEndpoints: ResourceValidationPolicy & StackValidationPolicy = {
     name: "private-endpoints",
     description:
-        "The EKS API endpoint is never open to the world: public access only for the management NAT CIDRs, or private-only when the stack asks for it. Private subnets and node launch templates never assign public IPs.",
+        "The EKS API endpoint is never open to the world: public access only for the management NAT CIDRs, or private-only when the stack asks for it. Nothing gets a public address or public endpoint: private subnets, launch templates, instances, EIPs on workloads, public databases/brokers, function URLs, API Gateway, CloudFront, Global Accelerator.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -75,8 +169,17 @@ export const privateEndpoints: ResourceValidationPolicy = {
     },
     validateResource: (args, reportViolation) => {
         const t = args.type;
-        if (t !== EKS_COMPONENT && t !== EKS_CLUSTER && t !== SUBNET && t !== LAUNCH_TEMPLATE) return;
+        if (!t.startsWith("aws:") && t !== EKS_COMPONENT) return;
         const props = raw(args.props);
+        const exposure = publicExposure(t, props);
+        if (exposure) {
+            reportViolation(
+                `'${args.name}' (${t.split(":")[1]}) ${exposure}; the data plane has no public addresses or endpoints besides the allow-listed ingress load balancer. ` +
+                    "Remediation: keep it private (VPC-only endpoint, private subnet, no public IP); reach it through the VPC, peering or the tailnet.",
+            );
+            return;
+        }
+        if (t !== EKS_COMPONENT && t !== EKS_CLUSTER && t !== SUBNET && t !== LAUNCH_TEMPLATE) return;
         const cfg = args.getConfig<Cfg>();
         const fix = cfg.privateEndpointOnly
             ? "Remediation: set endpointPublicAccess: false and endpointPrivateAccess: true; management then reaches the API over the tailnet."
@@ -112,6 +215,7 @@ export const privateEndpoints: ResourceValidationPolicy = {
             });
         }
     },
+    validateStack: validatePlacement,
 };
 
 const PAB_FLAGS = ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"];

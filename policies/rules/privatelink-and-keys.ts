@@ -77,7 +77,11 @@ function keyProblems(r: StackRes): string[] {
     const no = (what: string, v: unknown) => (customerKey(v) === "no" ? [what] : []);
     switch (r.type) {
         case "eks:index:Cluster":
-            return no("Kubernetes Secrets (encryptionConfigKeyArn)", p.encryptionConfigKeyArn);
+            // Offline and in `byoc policy check` the component carries its inputs; in a real AnalyzeStack only its
+            // outputs (pulumi-eks: core.encryptionConfig), and its aws:eks/cluster child is judged on its own.
+            if ("encryptionConfigKeyArn" in p) return no("Kubernetes Secrets (encryptionConfigKeyArn)", p.encryptionConfigKeyArn);
+            if (isObj(p.core)) return no("Kubernetes Secrets (core.encryptionConfig.provider.keyArn)", get(p, "core", "encryptionConfig", "provider", "keyArn"));
+            return ["Kubernetes Secrets (no encryptionConfigKeyArn)"];
         case "aws:eks/cluster:Cluster":
             return no("Kubernetes Secrets (encryptionConfig.provider.keyArn)", get(p, "encryptionConfig", "provider", "keyArn"));
         case "aws:cloudwatch/logGroup:LogGroup":
@@ -117,7 +121,10 @@ export const customerManagedKeys: StackValidationPolicy = {
     configSchema: { properties: { ...environmentSchema } },
     validateStack: (args, report) => {
         if (envOf(args.getConfig<{ environment?: string }>()) !== "prod") return;
-        for (const r of args.resources as unknown as StackRes[]) {
+        const resources = args.resources as unknown as StackRes[];
+        const withClusterChild = new Set(resources.filter((r) => r.type === "aws:eks/cluster:Cluster" && r.parent).map((r) => r.parent!.urn));
+        for (const r of resources) {
+            if (r.type === "eks:index:Cluster" && withClusterChild.has(r.urn) && !("encryptionConfigKeyArn" in raw(r.props))) continue;
             const problems = keyProblems(r);
             if (problems.length > 0) report(`'${r.name}' (${r.type}) does not encrypt ${problems.join(", ")} with a customer-managed KMS key. Remediation: set byoc:encryption.kmsKeyArn, or a KMS key the stack creates, on it.`, r.urn);
         }

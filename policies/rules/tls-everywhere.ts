@@ -10,6 +10,9 @@ export const LETSENCRYPT_PRODUCTION = "https://acme-v02.api.letsencrypt.org/dire
 const TERMINATING = new Set(["SIMPLE", "MUTUAL", "OPTIONAL_MUTUAL"]);
 const PLAIN_HTTP = new Set(["HTTP", "HTTP2", "GRPC"]);
 const WEAK_TLS = new Set(["TLSV1_0", "TLSV1_1"]);
+const LISTENER_TYPES = new Set(["aws:lb/listener:Listener", "aws:alb/listener:Listener"]);
+/** ELB security policies that still accept TLS 1.0 or 1.1. */
+const WEAK_ELB_POLICY = /^ELBSecurityPolicy-(2015-05|2016-08|TLS-1-0-|TLS-1-1-|FS-2018-06|FS-1-1-)/;
 
 interface Cfg {
     environment?: string;
@@ -19,7 +22,7 @@ interface Cfg {
 export const tlsEverywhere: ResourceValidationPolicy = {
     name: "tls-everywhere",
     description:
-        "Istio Gateways terminate TLS with a certificate (HTTPS/TLS servers with a credential, TLS ≥ 1.2) and serve plain HTTP only as a redirect to HTTPS; in prod, ACME issuers use the production server.",
+        "Istio and Gateway API Gateways terminate TLS with a certificate (TLS ≥ 1.2) and serve plain HTTP only as a redirect to HTTPS; load balancer listeners redirect HTTP and use TLS ≥ 1.2 policies; in prod, ACME issuers use the production server.",
     enforcementLevel: "mandatory",
     configSchema: {
         properties: {
@@ -28,6 +31,21 @@ export const tlsEverywhere: ResourceValidationPolicy = {
         },
     },
     validateResource: (args, reportViolation) => {
+        if (LISTENER_TYPES.has(args.type)) {
+            const p = raw(args.props);
+            const proto = String(p.protocol ?? "").toUpperCase();
+            if (isUnknown(p.protocol)) return;
+            if (proto === "HTTP") {
+                const actions = arr(p.defaultActions);
+                const redirects = actions.length > 0 && actions.every((a) => get(a, "type") === "redirect" && String(get(a, "redirect", "protocol")).toUpperCase() === "HTTPS");
+                if (!redirects && !isUnknown(p.defaultActions)) {
+                    reportViolation(`Load balancer listener '${args.name}' (port ${p.port ?? "?"}) serves plaintext HTTP. Remediation: make its default action a redirect to HTTPS (redirect.protocol HTTPS, statusCode HTTP_301), and serve on an HTTPS listener with a certificate.`);
+                }
+            } else if ((proto === "HTTPS" || proto === "TLS") && typeof p.sslPolicy === "string" && WEAK_ELB_POLICY.test(p.sslPolicy)) {
+                reportViolation(`Load balancer listener '${args.name}' uses ${p.sslPolicy}, which accepts TLS 1.0/1.1. Remediation: use ELBSecurityPolicy-TLS13-1-2-2021-06 (or another TLS ≥ 1.2 policy).`);
+            }
+            return;
+        }
         const kt = k8sType(args.type);
         if (!kt) return;
         const props = raw(args.props);
@@ -68,6 +86,28 @@ export const tlsEverywhere: ResourceValidationPolicy = {
                     }
                 } else {
                     reportViolation(`${where} serves an unencrypted protocol. Remediation: use protocol HTTPS or TLS with tls.mode SIMPLE and a credentialName.`);
+                }
+            });
+            return;
+        }
+
+        if (kt.group === "gateway.networking.k8s.io" && kt.kind === "Gateway") {
+            const listeners = get(props, "spec", "listeners");
+            if (isUnknown(listeners)) return;
+            arr(listeners).forEach((l, i) => {
+                if (!isObj(l)) return;
+                const proto = String(l.protocol ?? "").toUpperCase();
+                const where = `Gateway '${args.name}' listeners[${i}] (${str(l.name) ?? "?"}, port ${l.port ?? "?"}, ${proto || "no protocol"})`;
+                const tls = isObj(l.tls) ? l.tls : {};
+                if (proto === "HTTPS" || proto === "TLS") {
+                    const mode = String(tls.mode ?? "Terminate");
+                    if (mode === "Passthrough") {
+                        reportViolation(`${where} uses tls.mode Passthrough, so TLS is not terminated at the gateway. Remediation: use tls.mode Terminate with certificateRefs to the cert-manager certificate Secret.`);
+                    } else if (!isUnknown(tls.certificateRefs) && arr(tls.certificateRefs).length === 0 && tls.options === undefined) {
+                        reportViolation(`${where} terminates TLS without a certificate (no tls.certificateRefs). Remediation: reference the cert-manager certificate Secret in tls.certificateRefs.`);
+                    }
+                } else if (proto === "TCP" || proto === "UDP") {
+                    reportViolation(`${where} serves an unencrypted protocol. Remediation: use protocol TLS (Terminate, with certificateRefs) or HTTPS.`);
                 }
             });
             return;

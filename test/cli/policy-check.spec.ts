@@ -40,7 +40,7 @@ describe("byoc policy check (in-process)", () => {
         const rep = JSON.parse(r.out);
         assert.equal(rep.format, "stack-export");
         assert.equal(rep.environment, "prod");
-        assert.equal(rep.mandatoryCount, 5);
+        assert.equal(rep.mandatoryCount, 7, "5 network findings, and its EKS cluster and bucket without a customer-managed key (customer-managed-keys)");
         assert.ok(rep.violations.every((v: { policy: string; enforcementLevel: string; message: string }) => v.policy && v.enforcementLevel && /Remediation:/.test(v.message)));
     });
     it("--env overrides the tags and selects that environment's enforcement", () => {
@@ -56,7 +56,7 @@ describe("byoc policy check (in-process)", () => {
         fs.writeFileSync(cfg, JSON.stringify({ all: "advisory" }));
         const r = run([fx("export-violations.json"), "--config", cfg]);
         assert.equal(r.code, 0);
-        assert.match(r.out, /0 mandatory, 5 advisory/);
+        assert.match(r.out, /0 mandatory, 7 advisory/);
         fs.writeFileSync(cfg, JSON.stringify({ "no-such-rule": "mandatory" }));
         const bad = run([fx("export-violations.json"), "--config", cfg]);
         assert.equal(bad.code, 2);

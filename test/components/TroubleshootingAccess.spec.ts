@@ -3,11 +3,11 @@
 // view-only access for exactly those grants; nothing at all for an ended grant.
 import { strict as assert } from "assert";
 import { XMLParser } from "fast-xml-parser";
-import { csrCommonName, EKS_VIEW_POLICY_ARN, selectGrants, TroubleshootingAccess } from "../../components/TroubleshootingAccess";
+import { EKS_VIEW_POLICY_ARN, selectGrants, TroubleshootingAccess } from "../../components/TroubleshootingAccess";
 import { MOCK_NOW } from "../../preview/mocks";
 import { Grant } from "../../stacks/schema";
 import { runComponent, runStack } from "../harness";
-import { engineerCsr } from "../support/pki";
+import { engineerCsr, tamperedCsr, TestPki } from "../support/pki";
 
 const T = {
     cert: "tls:index/locallySignedCert:LocallySignedCert",
@@ -34,11 +34,6 @@ describe("TroubleshootingAccess", () => {
         grant("erin-now", "erin@example.com", 0), // ends now → nothing
         grant("frank-minutes", "frank@example.com", 0.5), // under an hour → nothing (can't issue < 1 h)
     ];
-
-    it("reads the subject CN of a real CSR (and nothing from garbage)", () => {
-        assert.equal(csrCommonName(engineerCsr("alice@example.com")), "alice@example.com");
-        assert.equal(csrCommonName("-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----"), undefined);
-    });
 
     it("selectGrants: validity is floor(min(maxCertificateHours, hours until notAfter)); ended grants are skipped", () => {
         const sel = selectGrants(grants, 8, now);
@@ -149,8 +144,35 @@ describe("TroubleshootingAccess", () => {
         const forged = { ...grant("mallory", "mallory@example.com", 3), csrPem: engineerCsr("alice@example.com") };
         await assert.rejects(
             runComponent(() => new TroubleshootingAccess("t", { customer: "acme", clusterName: "c", maxCertificateHours: 8, grants: [forged], now })),
-            /grants id mallory: the CSR's subject CN is "alice@example.com"; it must be the engineer's e-mail mallory@example.com/,
+            /byoc:access\.grants\[0\] \(id mallory, engineer mallory@example\.com\): csrPem its subject CN is "alice@example.com"; it must be exactly "mallory@example.com"/,
         );
+    });
+
+    it("applies the portal's CSR check to every grant that gets a certificate, hand-written ones too, naming byoc:access.grants[i]", async () => {
+        const pki = new TestPki("pki-component-");
+        try {
+            const me = "alice@example.com";
+            const bad: [string, string, RegExp][] = [
+                ["two-cn", pki.csrWith("two", { subj: `/CN=${me}/CN=mallory@example.com` }), /has 2 subject CNs/],
+                ["masters", pki.csrWith("m", { subj: `/CN=${me}/O=system:masters` }), /O="system:masters"/],
+                ["san", pki.csrWith("s", { subj: `/CN=${me}`, addext: ["subjectAltName=DNS:evil.example.com"] }), /extensionRequest/],
+                ["rsa1024", pki.csrWith("r", { subj: `/CN=${me}`, key: "rsa:1024" }), /1024-bit RSA key/],
+                ["tampered", tamperedCsr(engineerCsr(me)), /signature does not verify/],
+                ["case", engineerCsr("Alice@example.com"), /it must be exactly "alice@example.com"/],
+                ["new-header", engineerCsr(me).replace(/CERTIFICATE REQUEST/g, "NEW CERTIFICATE REQUEST"), /exactly one PEM block/],
+            ];
+            for (const [id, csrPem, why] of bad) {
+                // an ended grant in front: the index is the grant's place in byoc:access.grants, not among the active ones
+                const list = [grants[3], { ...grant(id, me, 3), csrPem }];
+                await assert.rejects(
+                    runComponent(() => new TroubleshootingAccess("t", { customer: "acme", clusterName: "c", maxCertificateHours: 8, grants: list, now })),
+                    (err: Error) => new RegExp(`byoc:access\\.grants\\[1\\] \\(id ${id}, `).test(err.message) && why.test(err.message),
+                    id,
+                );
+            }
+        } finally {
+            pki.cleanup();
+        }
     });
 
     for (const env of ["prod", "dev"] as const) {

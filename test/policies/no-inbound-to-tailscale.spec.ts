@@ -102,4 +102,98 @@ describe("no-inbound-to-tailscale-stack", () => {
         a.dependencies = [ns.urn];
         expectClean(runStack(noInboundToTailscaleStack, [ns, a, denyAll]));
     });
+
+    it("recognises an agent only through the stack (auth key in an envFrom Secret minted from a TailnetKey)", () => {
+        const key = res("tailscale:index/tailnetKey:TailnetKey", "k", { tags: ["tag:byoc-dataplane"], preauthorized: true, reusable: false, expiry: 3600 });
+        const sec = res("kubernetes:core/v1:Secret", "ts-env", { metadata: { name: "ts-env", namespace: "tailnet" }, stringData: { TS_AUTHKEY: UNKNOWN } }, { propertyDependencies: { stringData: [key.urn] } });
+        const a = deployment("relay", { podLabels: { app: "relay" }, containers: [{ name: "c", image: "registry.internal/relay:3", envFrom: [{ secretRef: { name: "ts-env" } }] }] });
+        const svc = service("s", { selector: { app: "relay" } });
+        assert.deepEqual(runStack(noInboundToTailscaleStack, [key, sec, a, denyAll, svc]).map((v) => v.urn), [svc.urn]);
+        expectClean(runStack(noInboundToTailscaleStack, [a, denyAll, svc])); // without the key it is just a workload
+    });
+});
+
+describe("no-inbound-to-tailscale: host-level exposure of agents", () => {
+    const withPod = (spec: Record<string, unknown>, container: Record<string, unknown> = {}) => {
+        const a = agent("a", "tailnet", container);
+        Object.assign(a.props.spec.template.spec, spec);
+        return a;
+    };
+    it("flags hostNetwork, hostPID, hostIPC and hostPort on an agent (resource half)", () => {
+        expectViolation(runResource(noInboundToTailscale, withPod({ hostNetwork: true })), /hostNetwork: true/);
+        expectViolation(runResource(noInboundToTailscale, withPod({ hostPID: true, hostIPC: true })), /hostPID: true, hostIPC: true/);
+        expectViolation(runResource(noInboundToTailscale, withPod({}, { ports: [{ name: "wg", containerPort: 41641, hostPort: 41641, protocol: "UDP" }] })), /hostPort 41641/);
+        const ds = { ...withPod({ hostNetwork: true }), type: "kubernetes:apps/v1:DaemonSet" };
+        expectViolation(runResource(noInboundToTailscale, ds), /hostNetwork/);
+    });
+    it("accepts the compliant twins: containerPort without hostPort, hostNetwork false, host fields on non-agents", () => {
+        expectClean(runResource(noInboundToTailscale, withPod({ hostNetwork: false }, { ports: [{ containerPort: 9002, protocol: "TCP" }] })));
+        expectClean(runResource(noInboundToTailscale, deployment("node-exporter", { containers: [{ name: "ne", image: "quay.io/prometheus/node-exporter:v1.8.2", ports: [{ containerPort: 9100, hostPort: 9100 }] }] })));
+    });
+    it("flags an agent recognised only through the stack that uses the host network (stack half)", () => {
+        const cm = res("kubernetes:core/v1:ConfigMap", "ts", { metadata: { name: "ts", namespace: "tailnet" }, data: { TS_KUBE_SECRET: "relay-state", TS_USERSPACE: "false" } });
+        const d = deployment("relay", { containers: [{ name: "c", image: "registry.internal/relay:3", envFrom: [{ configMapRef: { name: "ts" } }] }] });
+        d.props.spec.template.spec.hostNetwork = true;
+        expectClean(runResource(noInboundToTailscale, d));
+        expectViolation(runStack(noInboundToTailscaleStack, [cm, d, denyAll]).map((v) => v.message), /hostNetwork: true/);
+    });
+});
+
+describe("no-inbound-to-tailscale-stack: security groups that reach agents by other means than tags or names", () => {
+    const plainSg = (name: string, id: string, extra: Record<string, unknown> = {}) => res(SG, name, { vpcId: "vpc-1", description: "managed by pulumi", ...egressOnly, ...extra, id });
+    const ruleOn = (sg: { urn: string }, p: Record<string, unknown> = {}) => res(RULE, "in", { type: "ingress", securityGroupId: UNKNOWN, protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["10.0.0.0/8"], ...p }, { propertyDependencies: { securityGroupId: [sg.urn] }, dependencies: [sg.urn] });
+    it("security groups for pods: a SecurityGroupPolicy selecting agent pods", () => {
+        const sg = plainSg("pods-sg", "sg-0pods");
+        const sgp = res("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "ts-sgp", { metadata: { namespace: "tailnet" }, spec: { podSelector: { matchLabels: { "app.kubernetes.io/component": "tailscale-agent" } }, securityGroups: { groupIds: ["sg-0pods"] } } });
+        expectViolation(runStack(noInboundToTailscaleStack, [agent(), denyAll, sg, sgp, ruleOn(sg)]).map((v) => v.message), /SecurityGroupPolicy 'ts-sgp'/);
+        const other = res("kubernetes:vpcresources.k8s.aws/v1beta1:SecurityGroupPolicy", "app-sgp", { metadata: { namespace: "tailnet" }, spec: { podSelector: { matchLabels: { app: "nginx" } }, securityGroups: { groupIds: ["sg-0pods"] } } });
+        expectClean(runStack(noInboundToTailscaleStack, [agent(), denyAll, sg, other, ruleOn(sg)]));
+    });
+    it("EC2 agents: instance user data (plain or a launch template's base64), its ENIs, ENI security-group attachments", () => {
+        const sg = plainSg("relay-sg", "sg-0relay", { ingress: [{ protocol: "udp", fromPort: 41641, toPort: 41641, cidrBlocks: ["0.0.0.0/0"] }] });
+        const inst = res("aws:ec2/instance:Instance", "relay", { ami: "ami-1", instanceType: "t4g.small", subnetId: "subnet-1", vpcSecurityGroupIds: [UNKNOWN], userData: "#!/bin/sh\ncurl -fsSL https://tailscale.com/install.sh | sh\ntailscale up --authkey=${KEY} --advertise-tags=tag:byoc-dataplane\n", id: "i-0relay" }, { propertyDependencies: { vpcSecurityGroupIds: [sg.urn] } });
+        expectViolation(runStack(noInboundToTailscaleStack, [sg, inst]).map((v) => v.message), /'relay-sg' reaches the Tailscale agents \(it belongs to EC2 instance 'relay'/);
+        const lt = res("aws:ec2/launchTemplate:LaunchTemplate", "relay-lt", { userData: Buffer.from("#!/bin/bash\ntailscaled --state=/var/lib/tailscale/tailscaled.state &\ntailscale up --auth-key=file:/etc/ts.key\n").toString("base64"), vpcSecurityGroupIds: ["sg-0lt"], id: "lt-1", name: "relay-lt" });
+        const ltSg = plainSg("lt-sg", "sg-0lt");
+        expectViolation(runStack(noInboundToTailscaleStack, [lt, ltSg, ruleOn(ltSg)]).map((v) => v.message), /launch template 'relay-lt' runs Tailscale/);
+        const eniSg = plainSg("eni-sg", "sg-0eni");
+        const plain = res("aws:ec2/instance:Instance", "relay2", { ami: "ami-1", instanceType: "t4g.small", userData: "tailscale up --authkey=x", id: "i-0relay2" });
+        const eni = res("aws:ec2/networkInterface:NetworkInterface", "relay-eni", { subnetId: "subnet-1", securityGroups: ["sg-0eni"], id: "eni-1" });
+        const attach = res("aws:ec2/networkInterfaceAttachment:NetworkInterfaceAttachment", "att", { instanceId: "i-0relay2", networkInterfaceId: "eni-1", deviceIndex: 1 });
+        expectViolation(runStack(noInboundToTailscaleStack, [plain, eni, attach, eniSg, ruleOn(eniSg)]).map((v) => v.message), /ENI 'relay-eni'/);
+        const extraSg = plainSg("extra-sg", "sg-0extra");
+        const sgAttach = res("aws:ec2/networkInterfaceSecurityGroupAttachment:NetworkInterfaceSecurityGroupAttachment", "sga", { networkInterfaceId: "eni-1", securityGroupId: "sg-0extra" });
+        expectViolation(runStack(noInboundToTailscaleStack, [plain, eni, attach, extraSg, sgAttach, ruleOn(extraSg)]).map((v) => v.message), /attachment 'sga'/);
+        // compliant twin: an instance that does not run Tailscale
+        const web = res("aws:ec2/instance:Instance", "web", { ami: "ami-1", instanceType: "t4g.small", userData: "#!/bin/sh\nnginx", vpcSecurityGroupIds: ["sg-0relay"] });
+        expectClean(runStack(noInboundToTailscaleStack, [plainSg("relay-sg", "sg-0relay"), web, ruleOn(plainSg("relay-sg", "sg-0relay"))]).filter((v) => !/^Security group/.test(v.message)));
+    });
+    it("node groups dedicated to agents (pinned by nodeSelector): their launch template's groups and SSH remote access", () => {
+        const nodeSg = plainSg("ts-nodes-sg", "sg-0tsn");
+        const lt = res("aws:ec2/launchTemplate:LaunchTemplate", "ts-nodes", { vpcSecurityGroupIds: [UNKNOWN], id: "lt-ts", name: "ts-nodes" }, { propertyDependencies: { vpcSecurityGroupIds: [nodeSg.urn] } });
+        const ng = res("aws:eks/nodeGroup:NodeGroup", "edge", { clusterName: "c", nodeRoleArn: "arn:aws:iam::1:role/n", subnetIds: ["subnet-1"], scalingConfig: { desiredSize: 1, maxSize: 1, minSize: 1 }, labels: { "byoc.dev/pool": "edge" }, launchTemplate: { id: "lt-ts", version: "1" }, remoteAccess: { ec2SshKey: "ops" } });
+        const a = agent();
+        a.props.spec.template.spec.nodeSelector = { "byoc.dev/pool": "edge", "kubernetes.io/os": "linux" };
+        const v = runStack(noInboundToTailscaleStack, [a, denyAll, nodeSg, lt, ng, ruleOn(nodeSg)]).map((x) => x.message);
+        expectViolation(v, /enables SSH remote access[\s\S]*port 22 open to 0\.0\.0\.0\/0/);
+        expectViolation(v, /Ingress rule 'in'[\s\S]*pinned to node group 'edge'/);
+        // the control plane's TCP 10250 from the cluster security group stays allowed on a node-level group (compliant twin)
+        const kubelet = ruleOn(nodeSg, { fromPort: 10250, toPort: 10250, cidrBlocks: undefined, sourceSecurityGroupId: "sg-0cluster" });
+        const ngNoSsh = { ...ng, props: { ...ng.props, remoteAccess: undefined } };
+        expectClean(runStack(noInboundToTailscaleStack, [a, denyAll, nodeSg, lt, ngNoSsh, kubelet]));
+        // a generic nodeSelector (kubernetes.io/os) does not make every node group the agents'
+        const generic = agent();
+        generic.props.spec.template.spec.nodeSelector = { "kubernetes.io/os": "linux" };
+        expectClean(runStack(noInboundToTailscaleStack, [generic, denyAll, nodeSg, lt, ng, ruleOn(nodeSg)]));
+    });
+    it("rules on an agent group in every source form: source security group, prefix list, self; vpc rules with referencedSecurityGroupId", () => {
+        for (const p of [{ cidrBlocks: undefined, sourceSecurityGroupId: "sg-0nodes" }, { cidrBlocks: undefined, prefixListIds: ["pl-0abc"] }, { cidrBlocks: undefined, self: true }]) {
+            expectViolation(runStack(noInboundToTailscaleStack, [agentSg, otherSg, ruleOn(agentSg, p)]).map((v) => v.message), /agents' security group 'k8s-agent-sg'/);
+        }
+        const vpcRule = res(INGRESS, "from-nodes", { securityGroupId: "sg-0agent", referencedSecurityGroupId: "sg-0nodes", ipProtocol: "tcp", fromPort: 443, toPort: 443 });
+        expectViolation(runStack(noInboundToTailscaleStack, [agentSg, otherSg, vpcRule]).map((v) => v.message), /from-nodes/);
+        // compliant twin: the agent group only as the *source* of a rule on another group
+        const fromAgent = res(INGRESS, "from-agent", { securityGroupId: "sg-0nodes", referencedSecurityGroupId: "sg-0agent", ipProtocol: "tcp", fromPort: 8443, toPort: 8443 });
+        expectClean(runStack(noInboundToTailscaleStack, [agentSg, otherSg, fromAgent]));
+    });
 });

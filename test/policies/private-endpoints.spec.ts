@@ -63,6 +63,70 @@ describe("private-endpoints", () => {
     });
 });
 
+describe("private-endpoints: public addresses and public endpoints in every resource type that hands them out", () => {
+    const judge = (type: string, props: Record<string, unknown>) => runResource(privateEndpoints, res(type, "x", props));
+    const exposed: [string, Record<string, unknown>, RegExp][] = [
+        ["aws:ec2/instance:Instance", { ami: "ami-1", instanceType: "t3.micro", associatePublicIpAddress: true }, /public IP/],
+        ["aws:ec2/spotInstanceRequest:SpotInstanceRequest", { ami: "ami-1", instanceType: "t3.micro", associatePublicIpAddress: "true" }, /public IP/],
+        ["aws:ec2/launchConfiguration:LaunchConfiguration", { imageId: "ami-1", instanceType: "t3.micro", associatePublicIpAddress: true }, /public IP/],
+        ["aws:ec2/eip:Eip", { domain: "vpc", instance: "i-0abc" }, /public address to instance i-0abc/],
+        ["aws:ec2/eip:Eip", { domain: "vpc", networkInterface: UNKNOWN }, /public address/],
+        ["aws:ec2/eipAssociation:EipAssociation", { allocationId: "eipalloc-1", networkInterfaceId: "eni-1" }, /Elastic IP/],
+        ["aws:rds/instance:Instance", { engine: "postgres", instanceClass: "db.t4g.micro", publiclyAccessible: true }, /publicly accessible/],
+        ["aws:rds/clusterInstance:ClusterInstance", { clusterIdentifier: "c", instanceClass: "db.r6g.large", publiclyAccessible: true }, /publicly accessible/],
+        ["aws:redshift/cluster:Cluster", { clusterIdentifier: "r", nodeType: "ra3.xlplus", publiclyAccessible: true }, /publicly accessible/],
+        ["aws:mq/broker:Broker", { brokerName: "b", engineType: "RabbitMQ", publiclyAccessible: true }, /publicly accessible/],
+        ["aws:dms/replicationInstance:ReplicationInstance", { replicationInstanceClass: "dms.t3.micro", replicationInstanceId: "d", publiclyAccessible: true }, /publicly accessible/],
+        ["aws:opensearch/domain:Domain", { domainName: "logs" }, /no vpcOptions/],
+        ["aws:msk/cluster:Cluster", { brokerNodeGroupInfo: { connectivityInfo: { publicAccess: { type: "SERVICE_PROVIDED_EIPS" } } } }, /public addresses/],
+        ["aws:ecs/service:Service", { networkConfiguration: { subnets: ["subnet-1"], assignPublicIp: true } }, /assignPublicIp/],
+        ["aws:apprunner/service:Service", { serviceName: "s", sourceConfiguration: {} }, /App Runner/],
+        ["aws:transfer/server:Server", {}, /PUBLIC endpoint/],
+        ["aws:sagemaker/notebookInstance:NotebookInstance", { instanceType: "ml.t3.medium", roleArn: "arn:aws:iam::1:role/r" }, /direct internet access/],
+        ["aws:lambda/functionUrl:FunctionUrl", { functionName: "f", authorizationType: "NONE" }, /without authentication/],
+        ["aws:lambda/permission:Permission", { action: "lambda:InvokeFunctionUrl", function: "f", principal: "*", functionUrlAuthType: "NONE" }, /anyone invoke/],
+        ["aws:apigateway/restApi:RestApi", { name: "api" }, /public EDGE endpoint/],
+        ["aws:apigateway/restApi:RestApi", { name: "api", endpointConfiguration: { types: "REGIONAL" } }, /REGIONAL/],
+        ["aws:apigatewayv2/api:Api", { protocolType: "HTTP" }, /execute-api/],
+        ["aws:cloudfront/distribution:Distribution", { enabled: true, origins: [], defaultCacheBehavior: {}, restrictions: {}, viewerCertificate: {} }, /CloudFront/],
+        ["aws:globalaccelerator/accelerator:Accelerator", { name: "ga" }, /Global Accelerator/],
+        ["aws:lightsail/instance:Instance", { availabilityZone: "us-east-1a", blueprintId: "amazon_linux_2", bundleId: "nano_3_0" }, /Lightsail/],
+    ];
+    for (const [type, props, re] of exposed) {
+        it(`flags ${type.split(":")[1]} ${JSON.stringify(props).slice(0, 60)}`, () => expectViolation(judge(type, props), re));
+    }
+    const privateTwins: [string, Record<string, unknown>][] = [
+        ["aws:ec2/instance:Instance", { ami: "ami-1", instanceType: "t3.micro", associatePublicIpAddress: false }],
+        ["aws:ec2/eip:Eip", { domain: "vpc", tags: { Name: "nat-0" } }], // the NAT gateways' addresses
+        ["aws:rds/instance:Instance", { engine: "postgres", instanceClass: "db.t4g.micro", publiclyAccessible: false }],
+        ["aws:opensearch/domain:Domain", { domainName: "logs", vpcOptions: { subnetIds: ["subnet-1"] } }],
+        ["aws:msk/cluster:Cluster", { brokerNodeGroupInfo: { connectivityInfo: { publicAccess: { type: "DISABLED" } } } }],
+        ["aws:ecs/service:Service", { networkConfiguration: { subnets: ["subnet-1"], assignPublicIp: false } }],
+        ["aws:apprunner/service:Service", { serviceName: "s", networkConfiguration: { ingressConfiguration: { isPubliclyAccessible: false } } }],
+        ["aws:transfer/server:Server", { endpointType: "VPC" }],
+        ["aws:sagemaker/notebookInstance:NotebookInstance", { directInternetAccess: "Disabled" }],
+        ["aws:lambda/functionUrl:FunctionUrl", { functionName: "f", authorizationType: "AWS_IAM" }],
+        ["aws:apigateway/restApi:RestApi", { name: "api", endpointConfiguration: { types: "PRIVATE", vpcEndpointIds: ["vpce-1"] } }],
+        ["aws:apigatewayv2/api:Api", { protocolType: "HTTP", disableExecuteApiEndpoint: true }],
+        ["aws:cloudfront/distribution:Distribution", { enabled: false, origins: [] }],
+        ["aws:globalaccelerator/accelerator:Accelerator", { name: "ga", enabled: false }],
+    ];
+    it("accepts the private twins (and the NAT gateways' EIPs)", () => {
+        for (const [type, props] of privateTwins) expectClean(judge(type, props));
+    });
+    it("flags nodes and instances launched in a subnet that maps public IPs (stack half)", () => {
+        const pub = res("aws:ec2/subnet:Subnet", "edge-0", { vpcId: "vpc-1", cidrBlock: "10.0.0.0/24", mapPublicIpOnLaunch: true, id: "subnet-0pub" });
+        const priv = res("aws:ec2/subnet:Subnet", "app-private-0", { vpcId: "vpc-1", cidrBlock: "10.0.1.0/24", mapPublicIpOnLaunch: false, id: "subnet-0priv" });
+        const ng = res("aws:eks/nodeGroup:NodeGroup", "ng", { clusterName: "c", nodeRoleArn: "arn:aws:iam::1:role/n", subnetIds: [UNKNOWN], scalingConfig: { desiredSize: 1, maxSize: 1, minSize: 1 } }, { propertyDependencies: { subnetIds: [pub.urn] } });
+        expectViolation(runStack(privateEndpoints, [pub, ng]).map((v) => v.message), /launches nodes in subnet 'edge-0'/);
+        const inst = res("aws:ec2/instance:Instance", "i", { ami: "ami-1", instanceType: "t3.micro", subnetId: "subnet-0pub" });
+        expectViolation(runStack(privateEndpoints, [pub, inst]).map((v) => v.message), /launches instances/);
+        // compliant twins: private subnet; explicit associatePublicIpAddress false
+        expectClean(runStack(privateEndpoints, [priv, { ...ng, propertyDependencies: { subnetIds: [priv.urn] } }]));
+        expectClean(runStack(privateEndpoints, [pub, { ...inst, props: { ...inst.props, associatePublicIpAddress: false } }]));
+    });
+});
+
 describe("private-endpoints-stack", () => {
     const bucket = res("aws:s3/bucketV2:BucketV2", "thanos", { bucket: "thanos-1a2b3c", tags: { "byoc:role": "thanos" } });
     const allOn = { blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true };

@@ -44,4 +44,29 @@ describe("tls-everywhere", () => {
             expectClean(runResource(tlsEverywhere, issuer(undefined), { env: "prod" }));
         });
     });
+
+    describe("Gateway API Gateways", () => {
+        const gapi = (listeners: unknown[]) => res("kubernetes:gateway.networking.k8s.io/v1:Gateway", "gw", { spec: { gatewayClassName: "istio", listeners } });
+        it("flags TLS passthrough, HTTPS without certificateRefs and TCP/UDP listeners", () => {
+            expectViolation(runResource(tlsEverywhere, gapi([{ name: "tls", port: 9440, protocol: "TLS", tls: { mode: "Passthrough" } }])), /Passthrough/);
+            expectViolation(runResource(tlsEverywhere, gapi([{ name: "https", port: 443, protocol: "HTTPS", tls: { mode: "Terminate" } }])), /without a certificate/);
+            expectViolation(runResource(tlsEverywhere, gapi([{ name: "native", port: 9000, protocol: "TCP" }])), /unencrypted protocol/);
+        });
+        it("accepts terminating listeners with a certificate (compliant twin)", () => {
+            expectClean(runResource(tlsEverywhere, gapi([{ name: "https", port: 443, protocol: "HTTPS", tls: { certificateRefs: [{ kind: "Secret", name: "ingress-cert" }] } }])));
+        });
+    });
+
+    describe("load balancer listeners", () => {
+        const listener = (p: Record<string, unknown>) => res("aws:lb/listener:Listener", "l", { loadBalancerArn: UNKNOWN, ...p });
+        it("flags plaintext HTTP that does not redirect and TLS 1.0/1.1 policies", () => {
+            expectViolation(runResource(tlsEverywhere, listener({ port: 80, protocol: "HTTP", defaultActions: [{ type: "forward", targetGroupArn: "arn:tg" }] })), /plaintext HTTP/);
+            expectViolation(runResource(tlsEverywhere, listener({ port: 443, protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-2016-08", certificateArn: "arn:cert" })), /TLS 1\.0\/1\.1/);
+        });
+        it("accepts an HTTP → HTTPS redirect and a TLS 1.2+ policy (compliant twins)", () => {
+            expectClean(runResource(tlsEverywhere, listener({ port: 80, protocol: "HTTP", defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }] })));
+            expectClean(runResource(tlsEverywhere, listener({ port: 443, protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06", certificateArn: "arn:cert" })));
+            expectClean(runResource(tlsEverywhere, listener({ port: 9440, protocol: "TCP" }))); // NLB pass-through to a TLS server
+        });
+    });
 });

@@ -9,7 +9,8 @@ import { createHash } from "crypto";
 import { OfflineEngine, Operation, OperationResult, RunContext, StackEngine } from "../../automation";
 import type { OfflinePreviewFn } from "../../automation/offline";
 import { parseStackConfig } from "../../stacks/schema";
-import { startPortal, tokenTable, RunningPortal } from "../../portal";
+import { startPortal, tokenTable, RunningPortal, HttpOptions } from "../../portal";
+import type { PortalOptions } from "../../portal/service";
 import { ROOT } from "../harness";
 
 export const TOKENS = {
@@ -19,6 +20,8 @@ export const TOKENS = {
     approver: "tok-approver-0123456789abcdef",
     approverEngineer: "tok-approver-engineer-0123456789",
     outsider: "tok-outsider-approver-0123456789",
+    // An operator who also holds the approver role (portal hardening: whoever sets approvers never decides).
+    operatorApprover: "tok-operator-approver-0123456789",
     auditor: "tok-auditor-0123456789abcdef",
 };
 
@@ -31,6 +34,7 @@ export const tokens = tokenTable({
     [TOKENS.approverEngineer]: { user: "sre-manager@example.com", roles: ["engineer", "approver"] },
     // An approver who is not in the stack's byoc:access.approvers.
     [TOKENS.outsider]: { user: "mallory@example.com", roles: ["approver"] },
+    [TOKENS.operatorApprover]: { user: "opslead@example.com", roles: ["operator", "approver"] },
     [TOKENS.auditor]: { user: "audit@example.com", roles: ["auditor"] },
 });
 
@@ -173,12 +177,14 @@ export interface Harness {
  * `program`: the stand-in (default) or the real program; `preview`: another stand-in; `engine`: another engine
  * altogether (e.g. the pulumi engine over the recording fake CLI) instead of the offline one.
  */
-export async function startHarness(opts: { dir?: string; clock?: Clock; sweepIntervalMs?: number; maxParallel?: number; program?: "stand-in" | "real"; preview?: OfflinePreviewFn; engine?: StackEngine } = {}): Promise<Harness> {
+export async function startHarness(opts: { dir?: string; clock?: Clock; sweepIntervalMs?: number; maxParallel?: number; program?: "stand-in" | "real"; preview?: OfflinePreviewFn; engine?: StackEngine; http?: HttpOptions } & Pick<PortalOptions, "busyTimeoutMs" | "retry" | "limits"> = {}): Promise<Harness> {
     const dir = opts.dir ?? tempDir();
     const clock = opts.clock ?? new Clock();
     const preview = opts.preview ?? (opts.program === "real" ? undefined : quickPreview);
     const engine = new ObservedEngine(opts.engine ?? new OfflineEngine({ stateDir: path.join(dir, "offline"), preview }));
-    const running = await startPortal({ dbFile: path.join(dir, "portal.db"), engine, tokens, now: clock.now, sweepIntervalMs: opts.sweepIntervalMs ?? 0, maxParallel: opts.maxParallel });
+    // Specs send many bad tokens from one address on purpose: the failed-login throttle is lifted unless a spec sets it.
+    const http = opts.http ?? { loginThrottle: { max: 100_000, windowMs: 60_000 } };
+    const running = await startPortal({ dbFile: path.join(dir, "portal.db"), engine, tokens, now: clock.now, sweepIntervalMs: opts.sweepIntervalMs ?? 0, maxParallel: opts.maxParallel, http, busyTimeoutMs: opts.busyTimeoutMs, retry: opts.retry, limits: opts.limits });
     const call = async (method: string, url: string, token?: string, body?: unknown) => {
         const headers: Record<string, string> = {};
         if (token) headers.authorization = `Bearer ${token}`;

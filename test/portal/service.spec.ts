@@ -92,8 +92,8 @@ describe("portal: HTTP service with the offline engine", function () {
     });
 
     describe("bad input, unknown ids, conflicts", () => {
-        it("400 lists every config problem with the schema's messages, and writes nothing", async () => {
-            const before = (await h.call("GET", "/api/audit", TOKENS.auditor)).body.entries.length;
+        it("400 lists every config problem with the schema's messages, and writes nothing but the refusal's audit entry", async () => {
+            const before = (await h.call("GET", "/api/audit", TOKENS.auditor)).body.entries.filter((e: any) => !e.action.startsWith("http.")).length;
             const config = customerConfig("initech", {
                 "byoc:network": { vpcCidr: "10.0.0.0/8" },
                 "byoc:ingress": { mode: "public", ipAllowList: [], domain: "initech.byoc.example.com", acmeEmail: "ops@example.com" },
@@ -110,7 +110,9 @@ describe("portal: HTTP service with the offline engine", function () {
             assert.match(byPath["byoc:ingress.ipAllowList"].message, /IP filter is mandatory/);
             assert.match(byPath["byoc:netwrok"].message, /not a known key/);
             assert.equal((await h.call("GET", "/api/customers/initech", TOKENS.operator)).status, 404);
-            assert.equal((await h.call("GET", "/api/audit", TOKENS.auditor)).body.entries.length, before);
+            assert.equal((await h.call("GET", "/api/audit", TOKENS.auditor)).body.entries.filter((e: any) => !e.action.startsWith("http.")).length, before);
+            const newest = (await h.call("GET", "/api/audit?order=desc&limit=1", TOKENS.auditor)).body.entries[0];
+            assert.deepEqual([newest.actor, newest.action, newest.subject], ["operator@example.com", "http.bad-request", "POST /api/customers"]);
         });
 
         it("400 for a bad stack name, a reserved one, a missing config, grants smuggled in, malformed JSON", async () => {
@@ -140,7 +142,7 @@ describe("portal: HTTP service with the offline engine", function () {
             assert.match(r.body.problems[0].message, /at most 24: the dev limit/);
             r = await h.call("POST", "/api/customers/globex/access-requests", TOKENS.engineer, { reason: "disk pressure", hours: 2, csrPem: csrFor("bob@example.com") });
             assert.equal(r.status, 400);
-            assert.match(r.body.problems[0].message, /CN must be your e-mail alice@example.com/);
+            assert.match(r.body.problems[0].message, /CN is "bob@example.com"; it must be exactly "alice@example.com"/);
         });
 
         it("404 for unknown customers, jobs, access requests and routes", async () => {
@@ -239,14 +241,14 @@ describe("portal: HTTP service with the offline engine", function () {
             const approved = await h.call("POST", `/api/access-requests/${id}/approve`, TOKENS.approver);
             assert.equal(approved.status, 200, JSON.stringify(approved.body));
             assert.equal(approved.body.request.state, "approved");
-            assert.equal(approved.body.request.notAfter, "2026-11-25T16:00:00.000Z");
+            assert.equal(approved.body.request.notAfter, "2026-11-25T16:10:00.000Z"); // 4 h + the 10-minute issue allowance
             assert.equal(approved.body.job.kind, "up");
             assert.equal((await h.call("POST", `/api/access-requests/${id}/approve`, TOKENS.approver)).status, 409);
             assert.equal((await h.call("POST", `/api/access-requests/${id}/deny`, TOKENS.approver)).status, 409);
 
             // The grant is in the stack config the up job applied.
             const config = (await h.call("GET", "/api/customers/globex", TOKENS.operator)).body.customer.config;
-            assert.deepEqual(config["byoc:access"].grants, [{ id, engineer: "alice@example.com", csrPem: csr, reason: "ClickHouse merges stuck on shard 2", approvedBy: "lead@example.com", notAfter: "2026-11-25T16:00:00.000Z" }]);
+            assert.deepEqual(config["byoc:access"].grants, [{ id, engineer: "alice@example.com", csrPem: csr, reason: "ClickHouse merges stuck on shard 2", approvedBy: "lead@example.com", notAfter: "2026-11-25T16:10:00.000Z" }]);
             assert.equal((await jobDone(h, approved.body.job.id)).state, "succeeded");
 
             const active = (await h.call("GET", `/api/access-requests/${id}`, TOKENS.engineer)).body.request;
@@ -269,7 +271,7 @@ describe("portal: HTTP service with the offline engine", function () {
                 return r.state === "expired" && r;
             });
             timed.stop();
-            assert.equal(expired.notAfter, "2026-11-25T16:00:00.000Z");
+            assert.equal(expired.notAfter, "2026-11-25T16:10:00.000Z");
             const after = (await h.call("GET", "/api/customers/globex", TOKENS.operator)).body.customer;
             assert.deepEqual(after.config["byoc:access"].grants, []);
             const reapply = after.jobs.find((j: any) => j.requestedBy === "system:sweeper");

@@ -51,6 +51,19 @@ export class TestPki {
     }
 
     /**
+     * A CSR made however a test needs it: `subj` as openssl writes it ("/CN=a/CN=b", "/CN=a/O=system:masters"),
+     * `key` an openssl -newkey argument ("rsa:1024", "ec" with `curve`, "ed25519"), `addext` request extensions
+     * ("subjectAltName=DNS:x").
+     */
+    csrWith(name: string, opts: { subj: string; key?: string; curve?: string; addext?: string[] }): string {
+        const key = opts.key ?? "ec";
+        const keyArgs = key === "ec" ? ["-newkey", "ec", "-pkeyopt", `ec_paramgen_curve:${opts.curve ?? "P-256"}`] : ["-newkey", key];
+        const ext = (opts.addext ?? []).flatMap((e) => ["-addext", e]);
+        this.openssl(["req", "-new", ...keyArgs, "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", opts.subj, ...ext]);
+        return fs.readFileSync(this.file(`${name}.csr`), "utf8");
+    }
+
+    /**
      * Signs `name`.csr with `ca`. `days` -1 gives a certificate whose notAfter is already past (expired).
      * `usage` server adds the DNS names as SANs; client sets clientAuth only.
      */
@@ -100,4 +113,11 @@ export function engineerCsr(cn: string): string {
     } finally {
         pki.cleanup();
     }
+}
+
+/** The CSR with one byte of its signature flipped: well-formed, but no longer signed by its key. */
+export function tamperedCsr(pem: string): string {
+    const der = Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
+    der[der.length - 3] ^= 0x01;
+    return `-----BEGIN CERTIFICATE REQUEST-----\n${der.toString("base64").match(/.{1,64}/g)!.join("\n")}\n-----END CERTIFICATE REQUEST-----\n`;
 }
