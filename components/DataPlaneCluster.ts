@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { apiServerClusterIp, opensToInternet } from "../stacks/cidr";
 import type { ApiAccess } from "../stacks/schema";
 import { endpointSettings, managementFlowRestriction, providerViaTailnet, tailnetKubeconfig } from "./render/apiAccess";
-import { ByocComponent } from "./conventions";
+import { ByocComponent, KEY_OPTS } from "./conventions";
 import { NetworkFlow } from "./flows";
 import { dataKeyPolicy, ebsCsiKmsPolicy, podIdentityTrustPolicy } from "./render/iam";
 
@@ -78,10 +78,10 @@ export class DataPlaneCluster extends ByocComponent {
             description: `Envelope encryption of Kubernetes Secrets in ${name}`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
-        }, parent).arn;
+        }, KEY_OPTS(this)).arn;
         // Volumes and the control-plane logs: the customer's key, or one of the stack's own whose policy lets EC2 Auto
         // Scaling and CloudWatch Logs use it (an AWS-managed key would not count as the customer's).
-        const dataKeyArn = args.kmsKeyArn !== undefined ? pulumi.output(args.kmsKeyArn) : this.createDataKey(name, args);
+        const dataKeyArn = args.kmsKeyArn !== undefined ? secretsKeyArn : this.createDataKey(name, args);
         // Control-plane logs go to /aws/eks/<cluster>/cluster; owning the group (created first) sets its retention.
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-control-plane`, {
             name: pulumi.interpolate`/aws/eks/${args.clusterName}/cluster`,
@@ -245,7 +245,7 @@ export class DataPlaneCluster extends ByocComponent {
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             policy: pulumi.all([account, partition, region, args.clusterName]).apply(([a, p, r, cluster]) => JSON.stringify(dataKeyPolicy({ account: a, partition: p, region: r, clusterName: cluster }))),
-        }, parent).arn;
+        }, KEY_OPTS(this)).arn;
     }
 
     private tailnetKubeconfig(args: DataPlaneClusterArgs): pulumi.Output<string> {

@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { planSubnets, parseCidr } from "../stacks/cidr";
-import { ByocComponent } from "./conventions";
+import { ByocComponent, KEY_OPTS } from "./conventions";
 import { NetworkFlow } from "./flows";
 
 export interface PeeringArgs {
@@ -191,7 +191,7 @@ export class DataPlaneNetwork extends ByocComponent {
                     },
                 ],
             }),
-        }, parent).arn;
+        }, KEY_OPTS(this)).arn;
         const group = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { name: `/byoc/${name}/flow-logs`, retentionInDays: retentionDays, kmsKeyId: keyArn }, parent);
         const role = new aws.iam.Role(`${name}-flow-logs`, {
             assumeRolePolicy: pulumi.jsonStringify({

@@ -216,12 +216,14 @@ export class IngressGateway extends ByocComponent {
     private createPrivateLink(name: string, args: IngressGatewayArgs, c: { service: k8s.core.v1.Service; lbc: pulumi.Resource; zoneId: pulumi.Output<string>; hostname: string }) {
         const parent = { parent: this };
         const pl = args.privateLink!;
-        const lbTags = { ...roleTags(r.ROLE), [r.LBC_CLUSTER_TAG]: pulumi.output(args.clusterName) };
+        // Only the target groups carry the controller's cluster tag (its RegisterTargets condition): on the NLB it would
+        // let the controller delete or reconfigure it (ManageOwnLoadBalancers).
+        const tgTags = { ...roleTags(r.ROLE), [r.LBC_CLUSTER_TAG]: pulumi.output(args.clusterName) };
         // No inbound rule: with PrivateLink rule enforcement off, endpoint traffic is admitted and nothing else is.
         const nlbSg = new aws.ec2.SecurityGroup(`${name}-privatelink-nlb`, {
             vpcId: args.vpcId,
             description: "PrivateLink NLB of the ClickHouse ingress: no inbound rules (endpoint traffic only); egress to the gateway pods",
-            egress: [...r.PRIVATELINK_PORTS, r.HEALTH_PORT].map((port) => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: [args.vpcCidr!], description: `to the gateway pods on ${port}` })),
+            egress: [...r.PRIVATELINK_PORTS].map((port) => ({ protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: [args.vpcCidr!], description: `to the gateway pods on ${port}` })),
             tags: roleTags(r.ROLE),
         }, parent);
         const nlb = new aws.lb.LoadBalancer(`${name}-privatelink`, {
@@ -231,7 +233,7 @@ export class IngressGateway extends ByocComponent {
             securityGroups: [nlbSg.id],
             enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: "off",
             enableCrossZoneLoadBalancing: true,
-            tags: lbTags,
+            tags: roleTags(r.ROLE),
         }, parent);
         const bindings: pulumi.Resource[] = [];
         for (const port of r.PRIVATELINK_PORTS) {
@@ -242,11 +244,11 @@ export class IngressGateway extends ByocComponent {
                 vpcId: args.vpcId,
                 proxyProtocolV2: true,
                 deregistrationDelay: 30,
-                // TCP, not HTTP /healthz/ready: with proxy protocol on, the NLB sends a PROXY header on health checks too,
-                // and Istio 1.26's status port does not read it (400; istio/istio#39868, fixed in 1.27 behind
-                // ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL). A connect to 15021 still says Envoy is up.
-                healthCheck: { protocol: "TCP", port: String(r.HEALTH_PORT) },
-                tags: lbTags,
+                // TCP on the traffic port, not HTTP /healthz/ready: with proxy protocol on, the NLB sends a PROXY header
+                // on health checks too, and Istio 1.26's status port does not read it (400; istio/istio#39868, fixed in
+                // 1.27 behind ENVOY_STATUS_PORT_ENABLE_PROXY_PROTOCOL). A connect proves the listener itself is up.
+                healthCheck: { protocol: "TCP", port: "traffic-port" },
+                tags: tgTags,
             }, parent);
             new aws.lb.Listener(`${name}-privatelink-${port}`, {
                 loadBalancerArn: nlb.arn,
@@ -256,12 +258,12 @@ export class IngressGateway extends ByocComponent {
                 tags: roleTags(r.ROLE),
             }, parent);
             bindings.push(new k8s.apiextensions.CustomResource(`${name}-privatelink-${port}`,
-                r.targetGroupBinding({ port, targetGroupArn: tg.arn }), { parent: this, dependsOn: [c.lbc, c.service] }));
+                r.targetGroupBinding({ port, targetGroupArn: tg.arn, vpcId: pulumi.output(args.vpcId) }), { parent: this, dependsOn: [c.lbc, c.service] }));
         }
-        // The pods (on the cluster security group) admit the NLB on the TLS ports and the health port. Pulumi owns these
+        // The pods (on the cluster security group) admit the NLB on the TLS ports (health checks use them too). Pulumi owns these
         // rules rather than the binding's `networking`, so they are visible to the policy pack and need no
         // controller write on the nodes' security group.
-        [...r.PRIVATELINK_PORTS, r.HEALTH_PORT].forEach((port) => new aws.vpc.SecurityGroupIngressRule(`${name}-privatelink-pods-${port}`, {
+        r.PRIVATELINK_PORTS.forEach((port) => new aws.vpc.SecurityGroupIngressRule(`${name}-privatelink-pods-${port}`, {
             securityGroupId: args.clusterSecurityGroupId!,
             referencedSecurityGroupId: nlbSg.id,
             ipProtocol: "tcp",
@@ -284,7 +286,8 @@ export class IngressGateway extends ByocComponent {
         const verification = service.privateDnsNameConfigurations.apply((v) => v?.[0]);
         const txt = new aws.route53.Record(`${name}-privatelink-dns-verification`, {
             zoneId: c.zoneId,
-            name: verification.apply((v) => v?.name ?? `_byoc-verification.${args.domain}`).apply((n) => (n.endsWith(args.domain) ? n : `${n}.${args.domain}`)),
+            // AWS's documented form: <verification name>.<private DNS name> (VPC "Manage DNS names", TXT records).
+            name: verification.apply((v) => v?.name ?? "_byoc-verification").apply((n) => (n.endsWith(c.hostname) ? n : `${n}.${c.hostname}`)),
             type: "TXT",
             ttl: 300,
             records: [verification.apply((v) => v?.value ?? "")],

@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
-import { ByocComponent, k8sLabels, Role, roleTags, selectorLabels } from "./conventions";
+import { ByocComponent, k8sLabels, KEY_OPTS, Role, roleTags, selectorLabels } from "./conventions";
 import { NetworkFlow } from "./flows";
 import { podIdentityTrustPolicy } from "./render/iam";
 import { assertHttpsUrl, renderAlertmanagerConfig } from "./render/alertmanager";
@@ -137,7 +137,7 @@ export class TelemetryOutbound extends ByocComponent {
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags: roleTags("thanos"),
-        }, parent).arn;
+        }, KEY_OPTS(this)).arn;
         const bucket = new aws.s3.Bucket(`${name}-thanos`, { forceDestroy: false, tags: roleTags("thanos") }, parent);
         const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-thanos`, {
             bucket: bucket.id,
@@ -218,7 +218,7 @@ export class TelemetryOutbound extends ByocComponent {
             allowVolumeExpansion: true,
             volumeBindingMode: "WaitForFirstConsumer",
             reclaimPolicy: "Retain",
-        }, parent);
+        }, { parent: this, deleteBeforeReplace: true }); // parameters are immutable: a new key replaces it under the same name
 
         for (const p of networkPolicies) {
             new k8s.networking.v1.NetworkPolicy(`${name}-${p.name}`, { metadata: { name: p.name, namespace: ns, labels: k8sLabels(p.role) }, spec: p.spec }, inNs);

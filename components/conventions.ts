@@ -106,3 +106,10 @@ export function restrictedSecurityContext(uid = 65532) {
         seccompProfile: { type: "RuntimeDefault" },
     };
 }
+
+/**
+ * Options of every KMS key the stack creates: retained when the program stops managing it (e.g. once
+ * byoc:encryption.kmsKeyArn is set), because volumes, buckets, log groups and EKS itself keep data encrypted under it —
+ * EKS cannot change its secrets key, and a deleted key makes that data unrecoverable.
+ */
+export const KEY_OPTS = (parent: pulumi.Resource): pulumi.CustomResourceOptions => ({ parent, retainOnDelete: true });

@@ -58,15 +58,18 @@ export function ebsCsiKmsPolicy(keyArn: string): PolicyDocument {
  * driver's apply), EC2 Auto Scaling's service-linked role encrypts the managed nodes' root volumes (EC2 Auto
  * Scaling "Required KMS key policy for use with encrypted volumes"), CloudWatch Logs encrypts the EKS
  * control-plane log group (CloudWatch Logs "Encrypt log data using AWS KMS", encryption-context condition).
+ * The Auto Scaling role is named by condition, not as the principal: in a fresh account it does not exist until the
+ * first Auto Scaling group, and KMS refuses a key policy whose principals do not exist (MalformedPolicyDocument).
  */
 export function dataKeyPolicy(a: { account: string; partition: string; region: string; clusterName: string }) {
     const asg = `arn:${a.partition}:iam::${a.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
+    const asAsg = { StringEquals: { "aws:PrincipalArn": asg, "kms:CallerAccount": a.account } };
     return {
         Version: "2012-10-17",
         Statement: [
             { Sid: "AccountAdmin", Effect: "Allow", Principal: { AWS: `arn:${a.partition}:iam::${a.account}:root` }, Action: "kms:*", Resource: "*" },
-            { Sid: "AutoScalingVolumes", Effect: "Allow", Principal: { AWS: asg }, Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: "*" },
-            { Sid: "AutoScalingGrants", Effect: "Allow", Principal: { AWS: asg }, Action: "kms:CreateGrant", Resource: "*", Condition: { Bool: { "kms:GrantIsForAWSResource": "true" } } },
+            { Sid: "AutoScalingVolumes", Effect: "Allow", Principal: { AWS: "*" }, Action: ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"], Resource: "*", Condition: asAsg },
+            { Sid: "AutoScalingGrants", Effect: "Allow", Principal: { AWS: "*" }, Action: "kms:CreateGrant", Resource: "*", Condition: { ...asAsg, Bool: { "kms:GrantIsForAWSResource": "true" } } },
             {
                 Sid: "ControlPlaneLogs",
                 Effect: "Allow",

@@ -110,15 +110,13 @@ export function effectiveAllowList(s: Pick<IngressSettings, "mode" | "ipAllowLis
 
 export const schemeFor = (mode: IngressMode): "internet-facing" | "internal" => (mode === "public" ? "internet-facing" : "internal");
 
-/** Envoy's readiness endpoint on the gateway pods: the NLB's health check. */
-export const HEALTH_PORT = 15021;
 
 /**
  * The controller registers the gateway pods (the Service's endpoints, IP targets; a ClusterIP Service is enough)
  * into a target group Pulumi owns (TargetGroupBinding, elbv2.k8s.aws/v1beta1 at v2.13.3). No `networking`: the
  * security-group rules are Pulumi's (IngressGateway.createPrivateLink).
  */
-export function targetGroupBinding<T>(a: { port: number; targetGroupArn: T }) {
+export function targetGroupBinding<T>(a: { port: number; targetGroupArn: T; vpcId: T }) {
     return {
         apiVersion: "elbv2.k8s.aws/v1beta1" as const,
         kind: "TargetGroupBinding" as const,
@@ -127,6 +125,10 @@ export function targetGroupBinding<T>(a: { port: number; targetGroupArn: T }) {
             serviceRef: { name: GATEWAY_NAME, port: a.port },
             targetGroupARN: a.targetGroupArn,
             targetType: "ip" as const,
+            // Set explicitly: the controller's webhook fills them in otherwise and then refuses an update that
+            // clears them as immutable (webhooks/elbv2/targetgroupbinding_{mutator,validator}.go).
+            vpcID: a.vpcId,
+            ipAddressType: "ipv4" as const,
         },
     };
 }

@@ -363,14 +363,14 @@ export function effectiveProblems(
     const literal = (v: string) => !/[*?$]/.test(v);
     const jobAction = (a: string) => (billing && a.toLowerCase() === "s3:putobject") || (state && a.toLowerCase() === "sqs:sendmessage");
     const fast = docs.every((d) =>
-        d.statements.every((st) => st.effect === "Deny" || (!!st.action && !!st.resource && st.action.every((a) => literal(a) && jobAction(a)) && st.resource.every((r) => literal(r) && st.action!.every((a) => inJobRes(a, r))))),
+        d.statements.every((st) => st.effect === "Deny" || (!!st.action && !!st.resource && st.action.every((a) => literal(a) && jobAction(a)) && st.resource.every((r) => st.action!.every((a) => inJobRes(a, r))))),
     );
     function inJobRes(a: string, r: string): boolean {
         if (billing && a.toLowerCase() === "s3:putobject") {
             const m = S3_OBJECT.exec(r);
             if (m && m[4] !== undefined && m[4].length > 1 && buckets.has(m[2]) && home !== undefined && m[3] === home) return true;
         }
-        return state && a.toLowerCase() === "sqs:sendmessage" && queues.has(r);
+        return state && a.toLowerCase() === "sqs:sendmessage" && literal(r) && queues.has(r);
     }
     if (fast) {
         if (!roleLevel) return [];

@@ -217,7 +217,7 @@ export const noInboundToTailscaleStack: StackValidationPolicy = {
                 const ns = namespaceKey(r);
                 const joined = inline.every((v) => v.agent) || !referencesData(inline) ? inline : workloadViews(t, p, ns, r, (kd ??= new KubeData(resources)));
                 joined.forEach((v, i) => {
-                    if (!v.agent) return;
+                    if (!v.agent || v.ps.tailscale) return; // a ProxyClass shapes the operator's pods; it is no pod itself
                     agents.push({ urn: r.urn, res: r, ns, podLabels: v.ps.labels, nodeLabels: requiredNodeLabels(v.ps.spec) });
                     if (!inline[i]?.agent) reportHost(r.name, [v], (m) => reportViolation(m, r.urn));
                 });

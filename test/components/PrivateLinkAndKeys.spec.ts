@@ -7,7 +7,7 @@ import { runProgram } from "../../preview/runtime";
 import { ROOT, runStack, Stack, stackRaw } from "../harness";
 import dataPlane = require("../../index");
 
-const KEY = "arn:aws:kms:us-east-1:444455556666:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const KEY = "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const T = {
     nlb: "aws:lb/loadBalancer:LoadBalancer",
     tg: "aws:lb/targetGroup:TargetGroup",
@@ -73,13 +73,15 @@ describe("PrivateLink ingress and the customer's KMS key", () => {
                 assert.ok(tgb.dependencies.includes(lbc.urn), "the TargetGroupBinding CRD comes with the controller");
             }
             assert.equal(s.ofType(T.listener).length, 3);
-            // The pods admit the NLB's security group on exactly the TLS ports and the health port.
+            // The pods admit the NLB's security group on exactly the TLS ports (health checks use them too).
             const nlbSg = s.one("aws:ec2/securityGroup:SecurityGroup", "byoc-" + (label === "dev" ? "acme-dev" : "initech") + "-privatelink-nlb");
             assert.deepEqual(nlbSg.inputs.ingress ?? [], [], "the NLB itself admits nothing but PrivateLink traffic");
             assert.equal(s.one(T.nlb).inputs.enforceSecurityGroupInboundRulesOnPrivateLinkTraffic, "off");
             const podRules = s.ofType("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule").filter((x) => x.inputs.referencedSecurityGroupId === nlbSg.id);
-            assert.deepEqual(podRules.map((x) => x.inputs.fromPort).sort((a, b) => a - b), [443, 8443, 9440, 15021]);
-            assert.ok(tgs.every((t) => t.inputs.healthCheck.protocol === "TCP"), "Istio 1.26's status port does not read the PROXY header the NLB sends on health checks");
+            assert.deepEqual(podRules.map((x) => x.inputs.fromPort).sort((a, b) => a - b), [443, 8443, 9440]);
+            assert.ok(tgs.every((t) => t.inputs.healthCheck.protocol === "TCP" && t.inputs.healthCheck.port === "traffic-port"), "Istio 1.26's status port does not read the PROXY header the NLB sends on health checks");
+            assert.equal(s.one(T.nlb).inputs.tags["elbv2.k8s.aws/cluster"], undefined, "the controller may not touch the NLB");
+            for (const b of s.ofType(T.tgb)) assert.equal(b.inputs.spec.ipAddressType, "ipv4");
             const deployment = s.ofType("kubernetes:apps/v1:Deployment").find((d) => d.inputs.metadata.name === "istio-ingressgateway")!;
             assert.deepEqual(JSON.parse(deployment.inputs.spec.template.metadata.annotations["proxy.istio.io/config"]), { gatewayTopology: { proxyProtocol: {} } });
             const authz = s.one("kubernetes:security.istio.io/v1:AuthorizationPolicy").inputs;
@@ -126,8 +128,12 @@ describe("PrivateLink ingress and the customer's KMS key", () => {
         assert.equal(prod.one("aws:cloudwatch/logGroup:LogGroup", "byoc-acme-control-plane").inputs.kmsKeyId, data.outputs.arn);
         const policy = JSON.parse(data.inputs.policy);
         const sids = Object.fromEntries(policy.Statement.map((st: { Sid: string }) => [st.Sid, st]));
-        assert.match(sids.AutoScalingVolumes.Principal.AWS, /:role\/aws-service-role\/autoscaling\.amazonaws\.com\/AWSServiceRoleForAutoScaling$/);
-        assert.deepEqual(sids.AutoScalingGrants.Condition, { Bool: { "kms:GrantIsForAWSResource": "true" } });
+        // Named by condition: in a fresh account the Auto Scaling service-linked role does not exist yet, and KMS
+        // refuses a key policy whose principal does not exist.
+        assert.equal(sids.AutoScalingVolumes.Principal.AWS, "*");
+        assert.match(sids.AutoScalingVolumes.Condition.StringEquals["aws:PrincipalArn"], /:role\/aws-service-role\/autoscaling\.amazonaws\.com\/AWSServiceRoleForAutoScaling$/);
+        assert.equal(sids.AutoScalingVolumes.Condition.StringEquals["kms:CallerAccount"], "111122223333");
+        assert.deepEqual(sids.AutoScalingGrants.Condition.Bool, { "kms:GrantIsForAWSResource": "true" });
         assert.equal(sids.ControlPlaneLogs.Condition.ArnLike["kms:EncryptionContext:aws:logs:arn"], "arn:aws:logs:us-east-1:111122223333:log-group:/aws/eks/byoc-acme-prod/cluster");
         assert.equal(prod.outputs.encryptionKeys.customerManaged, false);
         assert.ok(prod.outputs.encryptionKeys.uses.every((u: { key: string }) => u.key.startsWith("arn:aws:kms:")), "every use names a KMS key of the stack");
