@@ -37,8 +37,16 @@ export function previewCommand(io: Io = stdio, onExit: (code: number) => void = 
         .option("--all", "preview every Pulumi.<stack>.yaml in --dir, in one process: one line per stack and totals")
         .option("--json <file>", "write the snapshot in `pulumi stack export` shape (`-`: to stdout, the rest to stderr); with --all a directory, one <stack>.json each")
         .option("--dir <dir>", "directory holding the stack files", process.cwd())
+        .option("--project <project>", "dataplane (the default: this directory's program) or bootstrap (the customer-run bootstrap/ project; stack files in bootstrap/)", "dataplane")
         .addHelpText("after", PREVIEW_EXIT_CODES)
-        .action(async (stack: string | undefined, opts: PreviewOptions & { all?: boolean }, cmd: Command) => {
+        .action(async (stack: string | undefined, opts: PreviewOptions & { all?: boolean; project?: string }, cmd: Command) => {
+            if (opts.project !== "dataplane" && opts.project !== "bootstrap") cmd.error(`error: --project "${opts.project}": must be dataplane or bootstrap`, { exitCode: 2, code: "byoc.usage" });
+            if (opts.project === "bootstrap") {
+                if (opts.all || stack === undefined) cmd.error(`error: --project bootstrap previews one stack: give its name (bootstrap/Pulumi.<stack>.yaml)`, { exitCode: 2, code: "byoc.usage" });
+                if (!process.env.BYOC_DEBUG) Error.stackTraceLimit = 0;
+                onExit(await runBootstrapPreview(stack!, opts, io));
+                return;
+            }
             if (opts.all && stack !== undefined) cmd.error(`error: give a stack name or --all, not both`, { exitCode: 2, code: "byoc.usage" });
             if (!opts.all && stack === undefined) cmd.error(`error: missing required argument 'stack' (or --all for every Pulumi.<stack>.yaml)`, { exitCode: 2, code: "byoc.usage" });
             if (opts.all && opts.json === "-") cmd.error(`error: --all --json takes a directory (one <stack>.json per stack), not -`, { exitCode: 2, code: "byoc.usage" });
@@ -141,6 +149,58 @@ export async function runPreview(stack: string, opts: PreviewOptions, io: Io = s
         say(`\nSnapshot written to ${opts.json}`);
     }
     return result.exitCode;
+}
+
+/**
+ * `--project bootstrap <stack>`: validates `bootstrap/Pulumi.<stack>.yaml` (namespace `byoc-bootstrap:`), runs
+ * bootstrap/index.ts under the mock runtime and prints the tree, the counts and the outputs. Exit 0 clean, 1 the
+ * program failed, 2 invalid config. `--dir` names the directory of the stack files (default: ./bootstrap).
+ */
+export async function runBootstrapPreview(stack: string, opts: PreviewOptions, io: Io = stdio): Promise<number> {
+    const cwd = process.cwd();
+    const dir = opts.dir && path.resolve(opts.dir) !== cwd ? opts.dir : path.join(cwd, "bootstrap");
+    (require("../preview/sdkLoad") as typeof import("../preview/sdkLoad")).deferClosureSerializer();
+    const { readBootstrapStackFile, BootstrapConfigError, formatProblems }: typeof import("../bootstrap/config") = require("../bootstrap/config");
+    let raw: Record<string, unknown>;
+    try {
+        raw = readBootstrapStackFile(stack, dir);
+    } catch (err) {
+        if (err instanceof BootstrapConfigError) {
+            io.err(err.message);
+            return 2;
+        }
+        throw err;
+    }
+    const { offlineBootstrapPreview }: typeof import("../preview/offline") = require("../preview/offline");
+    const result = await offlineBootstrapPreview(stack, raw);
+    if (result.exitCode === 2) {
+        io.err(`Invalid stack configuration in ${path.join(dir, `Pulumi.${stack}.yaml`)} (${plural(result.problems.length, "problem")}):\n${formatProblems(result.problems)}`);
+        return 2;
+    }
+    if (result.error !== undefined || !result.run) {
+        const { lines } = describeFailure(result.failure ?? new Error(result.error ?? "no result"));
+        io.err(`The bootstrap program failed for stack ${stack}:\n${lines.map((l) => l.replace(/^/gm, "  ")).join("\n")}`);
+        return 1;
+    }
+    const toStdout = opts.json === "-";
+    const say = toStdout ? io.err : io.out;
+    const { formatCounts, formatTree, markInvented, MOCK_LEGEND }: typeof import("../preview/printer") = require("../preview/printer");
+    const c = result.config!;
+    say(`Bootstrap stack ${stack} (customer ${c.customer}, account ${c.accountId}, ${c.region}): ${result.resourceCount} resources`);
+    say(`  vendor access ${c.vendorAccess}${c.vendorAccess === "suspended" ? ` (sessions issued before ${c.suspendedAt ?? "this up"} revoked)` : ""}; break-glass ${c.breakGlass}; trail ${c.createTrail ? "created" : "not created"}\n`);
+    say(formatTree(result.run.resources));
+    say(`\nResources by type:\n${formatCounts(result.run.resources)}`);
+    const shown = Object.entries(result.outputs ?? {}).map(([k, v]) => `  ${k}: ${k === "externalId" || (v && typeof v === "object") ? "[secret]" : String(v)}`).join("\n");
+    const marked = markInvented(shown, result.run.invented);
+    say(`\nOutputs (what the provider needs):\n${marked.text}`);
+    if (c.externalId === undefined) say(`\nbyoc-bootstrap:externalId is ciphertext in the stack file; the preview used a placeholder (pulumi up decrypts it).`);
+    if (marked.marked) say(`\n${MOCK_LEGEND}`);
+    if (toStdout) io.out(JSON.stringify(result.snapshot, null, 2));
+    else if (opts.json) {
+        writeJson(opts.json, result.snapshot);
+        say(`\nSnapshot written to ${opts.json}`);
+    }
+    return 0;
 }
 
 function writeJson(file: string, value: unknown) {

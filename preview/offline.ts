@@ -65,3 +65,38 @@ export async function offlinePreview(stack: string, raw: Record<string, unknown>
         resourceCount: run.resources.length,
     };
 }
+
+/** The offline preview of the customer-run `bootstrap/` project (`npm run preview -- --project bootstrap <stack>`). */
+export interface BootstrapOfflineResult {
+    /** 0 clean, 1 the program failed, 2 invalid config. */
+    exitCode: 0 | 1 | 2;
+    problems: import("../bootstrap/config").ConfigProblem[];
+    error?: string;
+    failure?: unknown;
+    config?: import("../bootstrap/config").BootstrapConfig;
+    run?: ProgramRun;
+    snapshot?: StackExport;
+    outputs?: Record<string, any>;
+    resourceCount: number;
+}
+
+/**
+ * Validates the bootstrap config (namespace `byoc-bootstrap:`) and runs bootstrap/index.ts under the mock runtime.
+ * The data plane's policy pack is not run: its rules judge data-plane resources (tags, flows), and the bootstrap's
+ * documents are judged by the IAM simulator in test/bootstrap instead.
+ */
+export async function offlineBootstrapPreview(stack: string, raw: Record<string, unknown>, opts: OfflineOptions = {}): Promise<BootstrapOfflineResult> {
+    const { parseBootstrapConfig, PROJECT }: typeof import("../bootstrap/config") = require("../bootstrap/config");
+    const now = opts.now ?? new Date();
+    const parsed = parseBootstrapConfig(raw, now);
+    if (!parsed.ok) return { exitCode: 2, problems: parsed.problems, resourceCount: 0 };
+    const config = parsed.config;
+    const program: typeof import("../bootstrap/index") = require("../bootstrap/index");
+    let run: ProgramRun;
+    try {
+        run = await runProgram(() => program(config, now), { project: PROJECT, stack, config: toEngineConfig(raw), region: config.region });
+    } catch (err) {
+        return { exitCode: 1, problems: [], config, error: (err as Error)?.message ?? String(err), failure: err, resourceCount: 0 };
+    }
+    return { exitCode: 0, problems: [], config, run, snapshot: toStackExport(run), outputs: run.outputs, resourceCount: run.resources.length };
+}
