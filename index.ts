@@ -22,6 +22,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
     const flows: NetworkFlow[] = [];
 
     const network = new DataPlaneNetwork(name, {
+        protect: config.environment === "prod",
         vpcCidr: config.network.vpcCidr,
         azCount: config.network.azCount,
         natGateways: config.network.natGateways,
@@ -34,6 +35,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
     // The tailnet endpoints' CA comes first: in the "tailnet" phase the cluster's Kubernetes provider trusts it.
     const tailnetCa = new TailnetCertificateAuthority(name, { customer: config.customer.id });
     const cluster = new DataPlaneCluster(name, {
+        protect: config.environment === "prod",
         clusterName: `${name}-${config.environment}`,
         vpcId: network.vpcId,
         privateSubnetIds: network.privateSubnetIds,

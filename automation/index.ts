@@ -3,6 +3,7 @@
 import * as path from "path";
 import { OfflineEngine } from "./offline";
 import { PulumiEngine } from "./pulumi";
+import { DeploymentsEngine, deploymentsSettings } from "./deployments";
 import { EngineKind, pulumiSettings, REPO_ROOT, selectEngineKind } from "./settings";
 import { StackEngine } from "./types";
 
@@ -10,6 +11,7 @@ export * from "./types";
 export { StackLimiter } from "./limiter";
 export { OfflineEngine } from "./offline";
 export { PulumiEngine, isBusy, isNotFound } from "./pulumi";
+export { DeploymentsEngine, deploymentsSettings, DeploymentsSettings } from "./deployments";
 export { pulumiSettings, selectEngineKind, pulumiOnPath, REPO_ROOT } from "./settings";
 
 export interface EngineChoice {
@@ -26,5 +28,6 @@ export function createEngine(choice: EngineChoice = {}): StackEngine {
     const root = choice.root ?? REPO_ROOT;
     const kind = choice.kind ?? selectEngineKind(env);
     if (kind === "pulumi") return new PulumiEngine(pulumiSettings(env, root));
+    if (kind === "deployments") return new DeploymentsEngine(deploymentsSettings(env));
     return new OfflineEngine({ stateDir: choice.offlineStateDir ?? path.join(root, ".byoc", "offline") });
 }

@@ -107,6 +107,7 @@ export class PulumiEngine implements StackEngine {
                         return { outcome: "succeeded", message: `refresh of ${stack} finished`, outputs: unwrapOutputs(outputs), secretOutputs: secretOutputNames(outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                     }
                     case "destroy": {
+                        await unprotectAll(s, stack, ctx);
                         const r = await s.destroy({ onOutput, onEvent });
                         return { outcome: "succeeded", message: `destroy of ${stack} finished`, outputs: {}, changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                     }
@@ -218,4 +219,21 @@ function lineSplitter(log: (line: string) => void): ((chunk: string) => void) & 
             pending = "";
         },
     });
+}
+
+/**
+ * Lifts `protect` from every resource of the stack (what `pulumi state unprotect --all` does), through the state
+ * export/import of the Automation API. Only ever before a destroy the portal queued: for a prod stack that takes
+ * the operator's explicit confirmation (DELETE /api/customers/:id?confirm=<id>); protection guards everything else
+ * (a `pulumi destroy` by hand, an `up` that would replace the cluster, a key or the VPC).
+ */
+export async function unprotectAll(s: { exportStack(): Promise<{ version: number; deployment: any }>; importStack(state: { version: number; deployment: any }): Promise<void> }, stack: string, ctx: RunContext): Promise<number> {
+    const state = await s.exportStack();
+    const resources: { urn: string; protect?: boolean }[] = state.deployment?.resources ?? [];
+    const guarded = resources.filter((r) => r.protect === true);
+    if (guarded.length === 0) return 0;
+    for (const r of guarded) delete r.protect;
+    ctx.log(`deletion protection lifted on ${guarded.length} resources of ${stack} before the confirmed destroy: ${guarded.map((r) => r.urn.split("::").pop()).join(", ")}`);
+    await s.importStack(state);
+    return guarded.length;
 }

@@ -6,7 +6,7 @@ import { randomBytes } from "crypto";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
-export type EngineKind = "pulumi" | "offline";
+export type EngineKind = "pulumi" | "offline" | "deployments";
 
 export interface PulumiSettings {
     /** The Pulumi program's directory: this repository. */
@@ -70,10 +70,10 @@ export function pulumiOnPath(env: NodeJS.ProcessEnv = process.env): boolean {
     return false;
 }
 
-/** `BYOC_ENGINE` = pulumi | offline | auto (default): auto picks pulumi when the CLI is on PATH. */
+/** `BYOC_ENGINE` = pulumi | offline | deployments | auto (default): auto picks pulumi when the CLI is on PATH. */
 export function selectEngineKind(env: NodeJS.ProcessEnv = process.env): EngineKind {
     const wanted = (env.BYOC_ENGINE ?? "auto").trim() || "auto";
-    if (wanted === "pulumi" || wanted === "offline") return wanted;
+    if (wanted === "pulumi" || wanted === "offline" || wanted === "deployments") return wanted;
     if (wanted === "auto") return pulumiOnPath(env) ? "pulumi" : "offline";
-    throw new Error(`BYOC_ENGINE = "${wanted}": use "pulumi", "offline" or "auto" (pulumi when the pulumi CLI is on PATH)`);
+    throw new Error(`BYOC_ENGINE = "${wanted}": use "pulumi", "offline" or "auto" (pulumi when the pulumi CLI is on PATH), or "deployments" (Pulumi Deployments)`);
 }

@@ -47,7 +47,7 @@ export interface RunContext {
 }
 
 export interface StackEngine {
-    readonly kind: "pulumi" | "offline";
+    readonly kind: "pulumi" | "offline" | "deployments";
     /** Creates the stack if needed and makes its config exactly `raw` (keys as Pulumi spells them). */
     configure(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult>;
     /** Runs one operation with the policy pack of the stack's environment (preview/up). */

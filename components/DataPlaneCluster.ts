@@ -15,6 +15,8 @@ import { NetworkFlow } from "./flows";
 import { dataKeyPolicy, ebsCsiKmsPolicy, podIdentityTrustPolicy } from "./render/iam";
 
 export interface DataPlaneClusterArgs {
+    /** Deletion protection (prod): `protect` on the EKS cluster and the stack's own KMS keys. */
+    protect?: boolean;
     /** EKS cluster name; unique per account and region. */
     clusterName: pulumi.Input<string>;
     vpcId: pulumi.Input<string>;
@@ -78,7 +80,7 @@ export class DataPlaneCluster extends ByocComponent {
             description: `Envelope encryption of Kubernetes Secrets in ${name}`,
             enableKeyRotation: true,
             deletionWindowInDays: 30,
-        }, KEY_OPTS(this)).arn;
+        }, KEY_OPTS(this, args.protect === true)).arn;
         // Volumes and the control-plane logs: the customer's key, or one of the stack's own whose policy lets EC2 Auto
         // Scaling and CloudWatch Logs use it (an AWS-managed key would not count as the customer's).
         const dataKeyArn = args.kmsKeyArn !== undefined ? secretsKeyArn : this.createDataKey(name, args);
@@ -170,7 +172,7 @@ export class DataPlaneCluster extends ByocComponent {
             // telemetry workloads would be decoration.
             vpcCniOptions: { enableNetworkPolicy: true },
             tags: {},
-        }, { parent: this, dependsOn: [logGroup] });
+        }, { parent: this, dependsOn: [logGroup], protect: args.protect === true });
     }
 
     /**
@@ -245,7 +247,7 @@ export class DataPlaneCluster extends ByocComponent {
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             policy: pulumi.all([account, partition, region, args.clusterName]).apply(([a, p, r, cluster]) => JSON.stringify(dataKeyPolicy({ account: a, partition: p, region: r, clusterName: cluster }))),
-        }, KEY_OPTS(this)).arn;
+        }, KEY_OPTS(this, args.protect === true)).arn;
     }
 
     private tailnetKubeconfig(args: DataPlaneClusterArgs): pulumi.Output<string> {

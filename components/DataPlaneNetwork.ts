@@ -14,6 +14,8 @@ export interface PeeringArgs {
 }
 
 export interface DataPlaneNetworkArgs {
+    /** Deletion protection (prod): `protect` on the VPC and the flow-log KMS key. */
+    protect?: boolean;
     /** IPv4 CIDR between /16 and /22. Plain, not an Input: the subnet plan is decided at construction. */
     vpcCidr: string;
     /** Number of AZs (2 or 3); plain for the same reason. */
@@ -62,7 +64,7 @@ export class DataPlaneNetwork extends ByocComponent {
             }),
         );
 
-        const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: vpcCidr.text, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } }, parent);
+        const vpc = new aws.ec2.Vpc(`${name}-vpc`, { cidrBlock: vpcCidr.text, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: `${name}-vpc` } }, args.protect === true ? { ...parent, protect: true } : parent);
 
         // Subnets: private ones host nodes and internal NLBs; public ones only NAT gateways and internet-facing NLBs.
         // Neither maps public IPs: nothing in this VPC gets a public address it did not ask for.
@@ -130,7 +132,7 @@ export class DataPlaneNetwork extends ByocComponent {
             tags: { Name: `${name}-s3` },
         }, parent);
 
-        const flowLogGroup = this.flowLogs(name, vpc, args.flowLogRetentionDays ?? 90, args.kmsKeyArn);
+        const flowLogGroup = this.flowLogs(name, vpc, args.flowLogRetentionDays ?? 90, args.kmsKeyArn, args.protect === true);
 
         this.vpcId = vpc.id;
         this.vpcCidr = vpc.cidrBlock;
@@ -168,7 +170,7 @@ export class DataPlaneNetwork extends ByocComponent {
     }
 
     /** All VPC traffic metadata to a CloudWatch log group encrypted with the customer's key or one of its own. */
-    private flowLogs(name: string, vpc: aws.ec2.Vpc, retentionDays: pulumi.Input<number>, customerKeyArn?: string): aws.cloudwatch.LogGroup {
+    private flowLogs(name: string, vpc: aws.ec2.Vpc, retentionDays: pulumi.Input<number>, customerKeyArn?: string, protect = false): aws.cloudwatch.LogGroup {
         const parent = { parent: this };
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const region = aws.getRegionOutput({}, parent).region;
@@ -191,7 +193,7 @@ export class DataPlaneNetwork extends ByocComponent {
                     },
                 ],
             }),
-        }, KEY_OPTS(this)).arn;
+        }, KEY_OPTS(this, protect)).arn;
         const group = new aws.cloudwatch.LogGroup(`${name}-flow-logs`, { name: `/byoc/${name}/flow-logs`, retentionInDays: retentionDays, kmsKeyId: keyArn }, parent);
         const role = new aws.iam.Role(`${name}-flow-logs`, {
             assumeRolePolicy: pulumi.jsonStringify({

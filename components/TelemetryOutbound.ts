@@ -137,8 +137,8 @@ export class TelemetryOutbound extends ByocComponent {
             enableKeyRotation: true,
             deletionWindowInDays: 30,
             tags: roleTags("thanos"),
-        }, KEY_OPTS(this)).arn;
-        const bucket = new aws.s3.Bucket(`${name}-thanos`, { forceDestroy: false, tags: roleTags("thanos") }, parent);
+        }, KEY_OPTS(this, args.environment === "prod")).arn;
+        const bucket = new aws.s3.Bucket(`${name}-thanos`, { forceDestroy: false, tags: roleTags("thanos") }, args.environment === "prod" ? { ...parent, protect: true } : parent);
         const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-thanos`, {
             bucket: bucket.id,
             blockPublicAcls: true,

@@ -112,4 +112,5 @@ export function restrictedSecurityContext(uid = 65532) {
  * byoc:encryption.kmsKeyArn is set), because volumes, buckets, log groups and EKS itself keep data encrypted under it —
  * EKS cannot change its secrets key, and a deleted key makes that data unrecoverable.
  */
-export const KEY_OPTS = (parent: pulumi.Resource): pulumi.CustomResourceOptions => ({ parent, retainOnDelete: true });
+// `protect` (prod): `pulumi destroy` and a replacing `up` stop at the key instead of scheduling its deletion.
+export const KEY_OPTS = (parent: pulumi.Resource, protect = false): pulumi.CustomResourceOptions => ({ parent, retainOnDelete: true, ...(protect ? { protect: true } : {}) });

@@ -6,6 +6,7 @@ import type { ServerResponse } from "http";
 import Fastify, { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { Actor, Portal, PortalError, Role } from "./service";
 import { TokenTable } from "./tokens";
+import { Rollouts } from "./rollouts";
 
 /** Server timeouts and the failed-login throttle; startPortal's `http` option. */
 export interface HttpOptions {
@@ -216,7 +217,8 @@ export function createServer(portal: Portal, tokens: TokenTable, options: HttpOp
     );
     // Designated approvers of the stack: { approvers: [e-mail…], reason? }; audited; the caller may never decide its requests.
     app.put<{ Params: Params }>("/api/customers/:id/approvers", { onRequest: auth("operator") }, async (req) => portal.setApprovers(req.actor!, req.params.id, req.body));
-    app.delete<{ Params: Params }>("/api/customers/:id", { onRequest: auth("operator") }, async (req, reply) => reply.status(202).send({ job: portal.deleteCustomer(req.actor!, req.params.id) }));
+    app.delete<{ Params: Params; Querystring: { confirm?: string } }>("/api/customers/:id", { onRequest: auth("operator") }, async (req, reply) =>
+        reply.status(202).send({ job: portal.deleteCustomer(req.actor!, req.params.id, { confirm: typeof req.query?.confirm === "string" ? req.query.confirm : undefined }) }));
 
     // Newest first: ?limit (default 100), ?cursor (the previous nextCursor), ?customer, ?state.
     app.get("/api/jobs", { onRequest: auth() }, async (req) => {
@@ -237,6 +239,14 @@ export function createServer(portal: Portal, tokens: TokenTable, options: HttpOp
         followLog(reply, req, snap, Math.min(from, snap.length));
     });
     app.post<{ Params: Params }>("/api/jobs/:id/rerun", { onRequest: auth("operator") }, async (req, reply) => reply.status(202).send({ job: portal.rerunJob(req.actor!, req.params.id) }));
+
+    // Rollouts (portal/rollouts.ts): waves of `up`s through the job queue.
+    const rollouts = Rollouts.of(portal);
+    app.addHook("onClose", async () => rollouts.close());
+    app.post("/api/rollouts", { onRequest: auth("operator") }, async (req, reply) => reply.status(202).send(rollouts.create(req.actor!, req.body)));
+    app.get("/api/rollouts", { onRequest: auth() }, async () => ({ rollouts: rollouts.list() }));
+    app.get<{ Params: Params }>("/api/rollouts/:id", { onRequest: auth() }, async (req) => ({ rollout: rollouts.get(req.params.id) }));
+    app.post<{ Params: Params }>("/api/rollouts/:id/cancel", { onRequest: auth("operator") }, async (req) => rollouts.cancel(req.actor!, req.params.id, req.body));
 
     app.post<{ Params: Params }>("/api/customers/:id/access-requests", { onRequest: auth("engineer"), bodyLimit: ACCESS_REQUEST_BODY_LIMIT }, async (req, reply) =>
         reply.status(201).send({ request: portal.requestAccess(req.actor!, req.params.id, req.body) }),

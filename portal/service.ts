@@ -348,12 +348,12 @@ export class Portal {
     }
 
     /** `preview` / `up` / `refresh` (operator) → a queued job; 409 when the customer is being or has been destroyed. */
-    requestOperation(actor: Actor, id: string, kind: Exclude<JobKind, "destroy">): JobView {
+    requestOperation(actor: Actor, id: string, kind: Exclude<JobKind, "destroy">, reason = `requested by ${actor.user}`): JobView {
         const jobId = this.store.tx(() => {
             const c = this.mustCustomer(id);
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is ${c.status}; ${kind} is not possible`);
             this.assertQueueRoom(id);
-            return this.queue(actor.user, id, kind, `requested by ${actor.user}`);
+            return this.queue(actor.user, id, kind, reason);
         });
         this.pump();
         return this.jobView(this.store.job(jobId)!);
@@ -397,13 +397,22 @@ export class Portal {
         return { customer: this.customerView(this.store.customer(id)!), approvers };
     }
 
-    deleteCustomer(actor: Actor, id: string): JobView {
+    /**
+     * Queues the destroy. A prod stack's VPC, EKS cluster, KMS keys and Thanos bucket are `protect`ed: destroying it
+     * needs `confirm` equal to the customer id (`DELETE /api/customers/:id?confirm=<id>`); the engine then lifts the
+     * protection of exactly that stack before its destroy.
+     */
+    deleteCustomer(actor: Actor, id: string, opts: { confirm?: string } = {}): JobView {
         const jobId = this.store.tx(() => {
             const c = this.mustCustomer(id);
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is already ${c.status}`);
+            const prod = c.environment === "prod";
+            if (prod && opts.confirm !== id) {
+                throw new PortalError(409, `customer ${id} is a prod stack with deletion protection (VPC, EKS cluster, KMS keys, Thanos bucket): repeat with ?confirm=${id} to destroy it and its data`);
+            }
             this.assertQueueRoom(id);
             this.store.updateCustomer(id, { status: "destroying", updated_at: this.iso() });
-            this.store.audit(this.iso(), actor.user, "customer.destroy-requested", id);
+            this.store.audit(this.iso(), actor.user, "customer.destroy-requested", id, prod ? { environment: "prod", confirmed: true } : undefined);
             return this.queue(actor.user, id, "destroy", `requested by ${actor.user}`);
         });
         this.pump();

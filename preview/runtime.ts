@@ -24,6 +24,8 @@ export interface RecordedResource {
     propertyDependencies: Record<string, string[]>;
     inputs: Record<string, any>;
     outputs: Record<string, any>;
+    /** The resource's `protect` option (the engine's, as `pulumi stack export` records it). */
+    protect?: boolean;
 }
 
 export interface ProgramRun {
@@ -104,6 +106,7 @@ class RecordingMonitor extends MockMonitor {
                 propertyDependencies,
                 inputs,
                 outputs: custom ? result.state : {},
+                ...(req.getProtect() === true ? { protect: true } : {}),
             });
             const serializedState = await rpc.serializeProperties("", result.state);
             this.resources.set(urn, { urn, id: result.id ?? null, state: serializedState });

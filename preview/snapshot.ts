@@ -13,6 +13,8 @@ export interface ExportedResource {
     outputs: Record<string, any>;
     dependencies: string[];
     propertyDependencies?: Record<string, string[]>;
+    /** As `pulumi stack export` writes it: present (true) only on protected resources. */
+    protect?: boolean;
 }
 
 export interface StackExport {
@@ -41,6 +43,7 @@ function exportResource(r: RecordedResource): ExportedResource {
     if (r.custom) out.id = r.id;
     if (r.parent) out.parent = r.parent;
     if (r.provider) out.provider = r.provider;
+    if (r.protect) out.protect = true;
     if (Object.keys(r.propertyDependencies).length > 0) out.propertyDependencies = r.propertyDependencies;
     return out;
 }

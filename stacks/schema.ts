@@ -1,5 +1,6 @@
 // The stack configuration contract (DESIGN.md §3) as zod schemas, plus the cross-field rules a schema of one
 // field cannot express. `parseStackConfig` never throws on bad input: it returns every problem at once.
+import { parseMaintenanceWindow, WINDOW_MESSAGE } from "./maintenanceWindow";
 import { z } from "zod";
 import { cidrProblem, isOverlyBroad, isWorldOpen, kubernetesServiceCidrFor, overlaps, parseCidr } from "./cidr";
 import { Baseline, baselines, Environment } from "./baselines";
@@ -92,6 +93,11 @@ export const sections = {
                 .string({ error: "must be the customer's display name (1–100 characters)" })
                 .min(1, { message: "must be the customer's display name (1–100 characters)" })
                 .max(100, { message: "must be the customer's display name (1–100 characters)" })
+                .optional(),
+            // When rollouts may run this customer's `up` (stacks/maintenanceWindow.ts).
+            maintenanceWindow: z
+                .string({ error: WINDOW_MESSAGE })
+                .refine((v) => parseMaintenanceWindow(v) !== undefined, { message: WINDOW_MESSAGE })
                 .optional(),
         })
         .strict(),

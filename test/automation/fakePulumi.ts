@@ -20,7 +20,7 @@ export class FakePulumi {
     readonly command = "/usr/local/bin/pulumi";
     readonly version = new SemVer("3.248.0");
     readonly calls: RecordedCall[] = [];
-    readonly stacks = new Map<string, { config: Record<string, ConfigEntry>; outputs: Record<string, unknown> }>();
+    readonly stacks = new Map<string, { config: Record<string, ConfigEntry>; outputs: Record<string, unknown>; resources?: { urn: string; protect?: boolean }[] }>();
     /** Stacks whose next update fails like a held lock of the file backend. */
     readonly locked = new Set<string>();
     /** Commands (by first word) that fail with the given stderr, e.g. a provider error during `up`. */
@@ -49,13 +49,15 @@ export class FakePulumi {
         };
         const stack = this.stacks.get(name);
         const [a, b] = args;
+        // RemoteWorkspace checks the CLI for remote support before anything else.
+        if (a === "preview" && b === "--help") return ok("Flags:\n      --remote   [EXPERIMENTAL] Run the operation remotely\n");
         if (a === "stack" && b === "init") {
             if (stack) fail(`error: stack '${name}' already exists\n`);
             this.stacks.set(name, { config: {}, outputs: {} });
             return ok();
         }
         if (!stack) return fail(`error: no stack named '${name}' found\n`);
-        if (a === "stack" && b === "select") return ok();
+        if (a === "stack" && (b === "select" || b === "--stack")) return ok();
         if (a === "config" && b === "--show-secrets") return ok(JSON.stringify(stack.config));
         if (a === "config" && b === "set-all") {
             Object.assign(stack.config, JSON.parse(args[args.indexOf("--json") + 1]));
@@ -67,6 +69,11 @@ export class FakePulumi {
         }
         if (a === "stack" && b === "output") return ok(JSON.stringify(stack.outputs));
         if (a === "stack" && b === "history") return ok("[]");
+        if (a === "stack" && b === "export") return ok(JSON.stringify({ version: 3, deployment: { manifest: {}, resources: stack.resources ?? [] } }));
+        if (a === "stack" && b === "import") {
+            stack.resources = JSON.parse(require("fs").readFileSync(args[args.indexOf("--file") + 1], "utf8")).deployment.resources;
+            return ok();
+        }
         if (a === "preview" || a === "up" || a === "destroy" || a === "refresh") {
             const failure = this.failures.get(a);
             if (failure) fail(failure);
@@ -76,7 +83,12 @@ export class FakePulumi {
             onOutput?.(`${a === "preview" ? "Previewing update" : a === "up" ? "Updating" : a === "destroy" ? "Destroying" : "Refreshing"} (${name}):\n`);
             onOutput?.("Resources:\n    + 94 to create\n");
             if (a === "up") stack.outputs = this.outputsFor ? this.outputsFor(name, stack.config) : { ...this.outputsAfterUp };
-            if (a === "destroy") stack.outputs = {};
+            if (a === "destroy") {
+                const guarded = (stack.resources ?? []).filter((r) => r.protect).map((r) => r.urn);
+                if (guarded.length > 0) fail(`error: refusing to delete protected resource(s): ${guarded.join(", ")}\n`);
+                stack.outputs = {};
+                stack.resources = [];
+            }
             return ok("done\n");
         }
         return fail(`error: fake pulumi does not know "${args.join(" ")}"\n`);

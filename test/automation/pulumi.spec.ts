@@ -138,9 +138,33 @@ describe("automation: pulumi engine (recording fake CLI)", () => {
         assert.equal(r.outcome, "succeeded");
         assert.deepEqual(fake.argv(), [
             ["stack", "select", "--stack", "globex"],
+            ["stack", "export", "--show-secrets", "--stack", "globex"],
             ["destroy", "--yes", "--skip-preview", ...EVENTS, "--exec-kind", "auto.local", "--stack", "globex"],
             ["stack", "history", "--json", "--show-secrets", "--page-size", "1", "--page", "1", "--stack", "globex"],
         ]);
+    });
+
+    it("lifts deletion protection (prod) through stack export/import before a destroy, which the CLI refuses otherwise", async () => {
+        const fake = new FakePulumi();
+        const e = engine(fake);
+        await e.configure("acme", raw("prod"), ctx);
+        const vpc = "urn:pulumi:acme::byoc::byoc:network:DataPlaneNetwork$aws:ec2/vpc:Vpc::byoc-acme-vpc";
+        const sg = "urn:pulumi:acme::byoc::aws:ec2/securityGroup:SecurityGroup::sg";
+        fake.stacks.get("acme")!.resources = [{ urn: vpc, protect: true }, { urn: sg }];
+        fake.calls.length = 0;
+        lines.length = 0;
+        const r = await e.run("destroy", "acme", raw("prod"), ctx);
+        assert.equal(r.outcome, "succeeded", r.message);
+        const argv = fake.argv();
+        assert.deepEqual(argv.slice(1, 2), [["stack", "export", "--show-secrets", "--stack", "acme"]]);
+        assert.deepEqual([argv[2][0], argv[2][1], argv[2][2]], ["stack", "import", "--file"]);
+        assert.equal(argv[3][0], "destroy");
+        assert.ok(lines.some((l) => /deletion protection lifted on 1 resources of acme .*byoc-acme-vpc/.test(l)), lines.join("\n"));
+        // Without the lift the fake CLI refuses, as pulumi does.
+        fake.stacks.get("acme")!.resources = [{ urn: vpc, protect: true }];
+        fake.failures.clear();
+        const raw2 = await fake.run(["destroy", "--yes", "--stack", "acme"], "/", {}).catch((err: Error) => err);
+        assert.match(String((raw2 as Error).message), /refusing to delete protected resource/);
     });
 
     it("maps a held stack lock to busy, not a crash", async () => {

@@ -118,7 +118,7 @@ export function tempDir(prefix = "byoc-portal-"): string {
 
 /** An engine wrapper that records overlapping runs per stack and can hold runs until released. */
 export class ObservedEngine implements StackEngine {
-    readonly kind: "pulumi" | "offline";
+    readonly kind: StackEngine["kind"];
     readonly active = new Map<string, number>();
     maxPerStack = 0;
     maxOverall = 0;

@@ -26,7 +26,7 @@ function events(url: string, token: string, stop: (e: { event: string; data: str
         const req = http.get(url, { headers: { authorization: `Bearer ${token}`, ...headers } }, (res) => {
             const out: { event: string; data: string; id?: string }[] = [];
             let buffer = "";
-            const finish = () => (req.destroy(), resolve({ status: res.statusCode!, type: String(res.headers["content-type"]), events: out }));
+            const finish = () => (clearTimeout(timer), req.destroy(), resolve({ status: res.statusCode!, type: String(res.headers["content-type"]), events: out }));
             res.setEncoding("utf8");
             res.on("data", (chunk: string) => {
                 buffer += chunk;
@@ -53,7 +53,7 @@ function events(url: string, token: string, stop: (e: { event: string; data: str
             res.on("end", finish);
         });
         req.on("error", reject);
-        setTimeout(() => (req.destroy(), reject(new Error("event stream: no end after 20 s"))), 20_000);
+        const timer = setTimeout(() => (req.destroy(), reject(new Error("event stream: no end after 20 s"))), 20_000);
     });
 }
 

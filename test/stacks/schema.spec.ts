@@ -171,7 +171,7 @@ describe("stacks/schema: the stack configuration contract", () => {
         const cases: [string, string][] = [
             ["aws:region", "is required: the AWS region, such as us-east-1"],
             ["byoc:environment", 'is required: "dev" or "prod"'],
-            ["byoc:customer", "is required: a map with keys id, name?"],
+            ["byoc:customer", "is required: a map with keys id, name?, maintenanceWindow?"],
             ["byoc:network", "is required: a map with keys vpcCidr, azCount?, natGateways?, peering?"],
             ["byoc:controlPlane", "is required: a map with keys managementCidrs, privateEndpointOnly?, phase?, breakGlass?"],
             ["byoc:ingress", "is required: a map with keys mode, ipAllowList, domain, acmeEmail, acmeServer?, privateLink?"],
@@ -264,7 +264,7 @@ describe("stacks/schema: the stack configuration contract", () => {
                 ...access("prod", { grants: [grant({ expires: "tomorrow" })], maxHours: 4 }),
                 "byoc:controlPlane": section("prod", "byoc:controlPlane", { public: false }),
             }), [
-                { path: "byoc:customer.Name", value: "Acme", message: "is not a known key; allowed keys are id, name; did you mean name?" },
+                { path: "byoc:customer.Name", value: "Acme", message: "is not a known key; allowed keys are id, name, maintenanceWindow; did you mean name?" },
                 { path: "byoc:network.peering[0].accountId", value: "444455556666", message: "is not a known key; allowed keys are vpcId, cidr, ownerId, region" },
                 { path: "byoc:controlPlane.public", value: false, message: "is not a known key; allowed keys are managementCidrs, privateEndpointOnly, phase, breakGlass" },
                 { path: "byoc:ingress.allowList", value: ["192.0.2.0/24"], message: `is not a known key; allowed keys are ${Object.keys((sections.ingress as any).shape).join(", ")}; did you mean ipAllowList?` },
