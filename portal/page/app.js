@@ -528,7 +528,8 @@
       const stack = dialog.dataset.stack;
       if ($("#destroy-confirm").value !== stack) return;
       dialog.close();
-      act(null, () => api("DELETE", "/api/customers/" + encodeURIComponent(stack)), (r) => stack + ": destroy queued as " + r.job.id);
+      // The typed name is also the server's confirmation (prod stacks with deletion protection need ?confirm=<id>).
+      act(null, () => api("DELETE", "/api/customers/" + encodeURIComponent(stack) + query({ confirm: stack })), (r) => stack + ": destroy queued as " + r.job.id);
     });
 
     const saved = sessionStorage.getItem(KEY);

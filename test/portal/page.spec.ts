@@ -6,6 +6,11 @@ import { chromium, Browser, Page } from "playwright-core";
 import { csrFor, customerConfig, startHarness, TOKENS, until, Harness } from "./helpers";
 
 const CHROMIUM = "/usr/bin/chromium";
+// Browser globals used inside page.evaluate callbacks (they run in Chromium; tsconfig has no DOM lib).
+declare const document: any;
+declare const getSelection: any;
+declare const requestAnimationFrame: any;
+type HTMLDetailsElement = { open: boolean };
 
 describe("portal: page in headless Chromium", function () {
     this.timeout(60_000);
@@ -180,7 +185,9 @@ describe("portal: page in headless Chromium", function () {
         assert.equal(await page.inputValue("#destroy-confirm"), "", "the dialog starts empty");
         await page.fill("#destroy-confirm", "globex");
         assert.equal(await page.isDisabled("#destroy-submit"), false);
+        const deleted = page.waitForRequest((r) => r.method() === "DELETE");
         await page.click("#destroy-submit");
+        assert.equal(new URL((await deleted).url()).search, "?confirm=globex", "the typed name confirms on the server too (prod stacks need it)");
         await row.locator(".state:has-text('destroyed')").waitFor({ timeout: 20_000 });
         assert.equal(await row.locator("button.destroy").count(), 0);
     });
