@@ -256,13 +256,7 @@ export class Store {
     })[] {
         return this.db
             .prepare(
-                `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at, c.api_note,
-                        json_extract(c.config, '$."byoc:controlPlane".privateEndpointOnly') AS cp_private,
-                        json_extract(c.config, '$."byoc:controlPlane".phase') AS cp_phase,
-                        json_extract(c.config, '$."byoc:controlPlane".breakGlass') AS cp_break_glass,
-                        json_extract(c.outputs, '$.clusterApiAccess') AS api_applied,
-                        j.id AS job_id, j.kind AS job_kind, j.state AS job_state
-                 FROM customers c LEFT JOIN jobs j ON j.id = c.last_job
+                `${CUSTOMER_SUMMARY_SELECT}
                  ORDER BY c.id`,
             )
             .all() as any[];
@@ -438,6 +432,15 @@ CREATE INDEX IF NOT EXISTS access_engineer ON access_requests(engineer, state);
     }
 }
 
+/** The customer list's columns (the phase fields read from the JSON without pulling the config/outputs blobs). */
+const CUSTOMER_SUMMARY_SELECT = `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at, c.api_note,
+                        json_extract(c.config, '$."byoc:controlPlane".privateEndpointOnly') AS cp_private,
+                        json_extract(c.config, '$."byoc:controlPlane".phase') AS cp_phase,
+                        json_extract(c.config, '$."byoc:controlPlane".breakGlass') AS cp_break_glass,
+                        json_extract(c.outputs, '$.clusterApiAccess') AS api_applied,
+                        j.id AS job_id, j.kind AS job_kind, j.state AS job_state
+                 FROM customers c LEFT JOIN jobs j ON j.id = c.last_job`;
+
 function customerPageQuery(filter: CustomerFilter): { sql: string; args: unknown[] } {
     const where: string[] = [];
     const args: unknown[] = [];
@@ -456,13 +459,7 @@ function customerPageQuery(filter: CustomerFilter): { sql: string; args: unknown
     if (filter.status) (where.push("c.status = ?"), args.push(filter.status));
     if (filter.environment) (where.push("c.environment = ?"), args.push(filter.environment));
     if (filter.after !== undefined) (where.push("c.id > ?"), args.push(filter.after));
-    const sql = `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at, c.api_note,
-                        json_extract(c.config, '$."byoc:controlPlane".privateEndpointOnly') AS cp_private,
-                        json_extract(c.config, '$."byoc:controlPlane".phase') AS cp_phase,
-                        json_extract(c.config, '$."byoc:controlPlane".breakGlass') AS cp_break_glass,
-                        json_extract(c.outputs, '$.clusterApiAccess') AS api_applied,
-                        j.id AS job_id, j.kind AS job_kind, j.state AS job_state
-                 FROM customers c LEFT JOIN jobs j ON j.id = c.last_job
+    const sql = `${CUSTOMER_SUMMARY_SELECT}
                  ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
                  ORDER BY c.id LIMIT ?`;
     return { sql, args: [...args, filter.limit] };
