@@ -11,7 +11,7 @@ import { formatProblems } from "../stacks/schema";
 import type { OfflineResult } from "../preview/offline";
 import type { StackExport } from "../preview/snapshot";
 import type { WorkerReply, WorkerRequest, WorkerResult } from "./offlineWorker";
-import { Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
+import { DriftChange, Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
 
 export interface OfflineState {
     stack: string;
@@ -305,7 +305,54 @@ export class OfflineEngine implements StackEngine {
         return { outcome: "succeeded", message: `preview of ${stack} finished`, violations, resourceCount: result.resourceCount };
     }
 
+    /**
+     * The offline drift check: the program runs again with the stack's config and the clock, and its outputs are
+     * compared with the outputs the last `up` recorded; an output that changed, appeared or disappeared is drift.
+     * The recorded state is never written.
+     */
+    async drift(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        const state = this.readState(stack);
+        if (!state) return { outcome: "not-found", message: `stack ${stack} has no recorded state: run "up" first` };
+        const now = ctx.now ?? new Date();
+        ctx.log(`offline drift check of stack ${stack} at ${now.toISOString()}: re-running the program, comparing its outputs with the recorded ones`);
+        let result: WorkerResult;
+        try {
+            result = await this.program(stack, raw, now, ctx);
+        } catch (err) {
+            const why = (err as Error).message ?? String(err);
+            ctx.log(`failed: ${why}`);
+            return { outcome: "failed", message: `drift check of ${stack} failed: ${why}` };
+        }
+        // Mandatory policy findings (exit 1 without an error) do not stop a drift check: the outputs are there.
+        if (result.exitCode === 2 || (result.exitCode === 1 && (result.error !== undefined || !result.outputs))) {
+            const why = result.exitCode === 2 ? `the config is invalid (${result.problems.length} problem(s))` : (result.error ?? "the program failed");
+            ctx.log(`failed: ${why}`);
+            return { outcome: result.exitCode === 2 ? "invalid" : "failed", message: `drift check of ${stack} failed: ${why}`, problems: result.exitCode === 2 ? result.problems : undefined };
+        }
+        const changes = diffOutputs(state.outputs ?? {}, (result.outputs ?? {}) as Record<string, unknown>);
+        for (const c of changes) ctx.log(`drift: ${c.subject} ${c.op}`);
+        const drifted = changes.length > 0;
+        return { outcome: "succeeded", message: drifted ? `drift check of ${stack}: ${changes.length} output(s) differ from the recorded state` : `drift check of ${stack}: no drift`, resourceCount: result.resourceCount, drift: { drifted, changes } };
+    }
+
     async outputs(stack: string): Promise<Record<string, unknown> | undefined> {
         return this.readState(stack)?.outputs;
     }
+}
+
+/** Outputs that changed, appeared or disappeared between the recorded state and a new run (compared as data). */
+export function diffOutputs(recorded: Record<string, unknown>, current: Record<string, unknown>): DriftChange[] {
+    const changes: DriftChange[] = [];
+    for (const k of [...new Set([...Object.keys(recorded), ...Object.keys(current)])].sort()) {
+        if (!(k in current)) changes.push({ subject: `output:${k}`, op: "removed", recorded: recorded[k] });
+        else if (!(k in recorded)) changes.push({ subject: `output:${k}`, op: "added", current: current[k] });
+        else if (canonicalJson(recorded[k]) !== canonicalJson(current[k])) changes.push({ subject: `output:${k}`, op: "changed", recorded: recorded[k], current: current[k] });
+    }
+    return changes;
+}
+
+function canonicalJson(v: unknown): string {
+    const sort = (x: unknown): unknown =>
+        Array.isArray(x) ? x.map(sort) : x !== null && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])])) : x;
+    return JSON.stringify(sort(v) ?? null);
 }

@@ -12,7 +12,7 @@ import {
     Stack,
     StackNotFoundError,
 } from "@pulumi/pulumi/automation";
-import { environmentOf, Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
+import { DriftChange, environmentOf, Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
 import { PulumiSettings } from "./settings";
 
 export interface PulumiEngineOptions extends PulumiSettings {
@@ -116,6 +116,31 @@ export class PulumiEngine implements StackEngine {
                 onOutput.flush();
             }
         }, () => ({ violations: [] }));
+    }
+
+    /**
+     * `pulumi refresh --preview-only` (Stack.previewRefresh; `refresh({ previewOnly })` is deprecated at 3.248):
+     * compares the recorded state with the cloud and changes neither, nor the config. Every resource the refresh
+     * would update or delete is a change; a change summary with anything but "same" means drift too.
+     */
+    async drift(stack: string, _raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        return this.guard(stack, async () => {
+            const s = await this.select(stack, false);
+            const changes: DriftChange[] = [];
+            const onOutput = lineSplitter(ctx.log);
+            const onEvent = (e: EngineEvent) => {
+                const m = e.resourcePreEvent?.metadata;
+                if (m && m.op !== "same" && m.op !== "read" && m.op !== "refresh") changes.push({ subject: m.urn, op: m.op, ...(m.diffs?.length ? { current: m.diffs } : {}) });
+            };
+            try {
+                const r = await s.previewRefresh({ onOutput, onEvent });
+                const summary = (r.changeSummary ?? {}) as Record<string, number>;
+                const drifted = changes.length > 0 || Object.entries(summary).some(([op, n]) => op !== "same" && n > 0);
+                return { outcome: "succeeded", message: drifted ? `drift check of ${stack}: drift found` : `drift check of ${stack}: no drift`, changes: summary, drift: { drifted, changes } };
+            } finally {
+                onOutput.flush();
+            }
+        });
     }
 
     async outputs(stack: string): Promise<Record<string, unknown> | undefined> {

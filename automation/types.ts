@@ -31,6 +31,24 @@ export interface OperationResult {
     resourceCount?: number;
     /** Resource changes by kind ("create", "same", …) when the engine reports them. */
     changes?: Record<string, number>;
+    /** A drift check's finding (engine.drift): what differs between the stack's recorded state and reality. */
+    drift?: DriftFinding;
+}
+
+/** One difference a drift check found: a resource (pulumi) or an output (offline) that is not as recorded. */
+export interface DriftChange {
+    /** The resource URN (pulumi) or `output:<name>` (offline). */
+    subject: string;
+    /** What a refresh would do to the recorded state: "update", "delete", "changed", "added", "removed", … */
+    op: string;
+    /** Offline engine: the recorded and the current value (secrets never, see the portal's redaction). */
+    recorded?: unknown;
+    current?: unknown;
+}
+
+export interface DriftFinding {
+    drifted: boolean;
+    changes: DriftChange[];
 }
 
 export interface RunContext {
@@ -54,6 +72,12 @@ export interface StackEngine {
     run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult>;
     /** The stack's current outputs, or undefined when the stack does not exist. */
     outputs(stack: string): Promise<Record<string, unknown> | undefined>;
+    /**
+     * A drift check that changes nothing (neither the stack's state nor its config): pulumi — a preview-only
+     * refresh; offline — the program run again, its outputs compared with the recorded ones. Optional: an engine
+     * without it answers drift jobs as failed.
+     */
+    drift?(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult>;
 }
 
 /** The environment whose policy-pack config applies: `byoc:environment`, defaulting to the stricter prod. */

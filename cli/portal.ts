@@ -37,6 +37,8 @@ export async function main(): Promise<void> {
         port,
         maxParallel: positiveNumber("BYOC_MAX_PARALLEL", 4),
         sweepIntervalMs: positiveNumber("BYOC_SWEEP_SECONDS", 60, true) * 1000,
+        // BYOC_DRIFT_SECONDS: how often each deployed stack gets a drift check (default 6 h; 0 = off).
+        driftIntervalMs: positiveNumber("BYOC_DRIFT_SECONDS", 6 * 3600, true) * 1000,
     });
     console.log(`byoc portal listening on ${running.url}`);
     console.log(`  engine:   ${kind}${kind === "pulumi" ? ` (backend ${process.env.PULUMI_BACKEND_URL || `file://${path.join(REPO_ROOT, ".byoc", "state")}`})` : ` (mock runtime; state in ${path.join(dataDir, "offline")})`}`);

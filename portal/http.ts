@@ -207,6 +207,10 @@ export function createServer(portal: Portal, tokens: TokenTable, options: HttpOp
             reply.status(202).send({ job: portal.requestOperation(req.actor!, req.params.id, kind) }),
         );
     }
+    // A drift check on demand (README "Drift detection"): a drift job that changes nothing; 409 unless deployed.
+    app.post<{ Params: Params }>("/api/customers/:id/drift-check", { onRequest: auth("operator") }, async (req, reply) =>
+        reply.status(202).send({ job: portal.requestDriftCheck(req.actor!, req.params.id) }),
+    );
     // Break-glass on a private stack (README "Private API"): open reopens the restricted public endpoint, close
     // returns to the configured phase; both take { reason } and queue an up.
     app.post<{ Params: Params }>("/api/customers/:id/break-glass", { onRequest: auth("operator") }, async (req, reply) =>

@@ -6,6 +6,7 @@ import { randomBytes } from "crypto";
 import { EventEmitter } from "events";
 import { ApiAccess, ConfigProblem, Grant, parseStackConfig } from "../stacks/schema";
 import { Operation, OperationResult, StackEngine, StackLimiter } from "../automation";
+import type { DriftChange } from "../automation/types";
 import { AccessRow, AuditRow, CustomerRow, JobKind, JobRow, Store } from "./store";
 import { findCertificate } from "./certificates";
 import { InstanceLock } from "./instanceLock";
@@ -50,7 +51,17 @@ export interface PortalOptions {
     retry?: { baseMs?: number; maxMs?: number; startAttempts?: number };
     /** Bounds on what callers can pile up (413/429 past them); see DEFAULT_LIMITS. */
     limits?: Partial<PortalLimits>;
+    /**
+     * How often each deployed stack gets a drift check (BYOC_DRIFT_SECONDS); 0 turns the scheduled checks off
+     * (operators can still ask for one). Default 6 h.
+     */
+    driftIntervalMs?: number;
+    /** How often the drift scheduler looks for stacks that are due; 0 disables its timer (call `scheduleDriftChecks()`). Default min(driftIntervalMs, 60 s). */
+    driftTickMs?: number;
 }
+
+/** The default interval of scheduled drift checks: 6 hours. */
+export const DEFAULT_DRIFT_INTERVAL_MS = 6 * 3600_000;
 
 export interface PortalLimits {
     /** Pending access requests one engineer may have, over all stacks. */
@@ -81,6 +92,10 @@ export type LogEvents = { log: [jobId: string, text: string]; end: [jobId: strin
 const STACK_NAME = /^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$/;
 const SYSTEM_SWEEPER = "system:sweeper";
 const SYSTEM = "system";
+/** The actor of scheduled drift checks. */
+const SYSTEM_DRIFT = "system:drift";
+/** At most this many changes of one drift check are kept on the customer (the job log has them all). */
+const MAX_DRIFT_CHANGES = 100;
 /** The actor of the portal's own phase changes (bootstrap → switchover → tailnet) after a private stack's ups. */
 const SYSTEM_PHASE = "system:phase";
 /** The reason of the `up` the portal queues to move a private stack to phase switchover. */
@@ -99,6 +114,7 @@ export class Portal {
     private readonly reserved: Set<string>;
     private readonly running = new Map<string, Promise<void>>();
     private sweeper?: NodeJS.Timeout;
+    private driftTimer?: NodeJS.Timeout;
     private closed = false;
     /** Live job output for followers (GET /api/jobs/:id/log?follow=1): every append and every job's end. */
     readonly logs = new EventEmitter<LogEvents>().setMaxListeners(0);
@@ -152,6 +168,18 @@ export class Portal {
             }, every);
             this.sweeper.unref();
         }
+        const drift = this.driftIntervalMs;
+        const tick = this.options.driftTickMs ?? Math.min(drift, 60_000);
+        if (drift > 0 && tick > 0) {
+            this.driftTimer = setInterval(() => {
+                try {
+                    this.scheduleDriftChecks();
+                } catch (err) {
+                    if (!this.closed) console.error(`drift scheduler: ${(err as Error).message}`);
+                }
+            }, tick);
+            this.driftTimer.unref();
+        }
         this.pump();
         return this;
     }
@@ -163,6 +191,7 @@ export class Portal {
     close(): void {
         this.closed = true;
         if (this.sweeper) clearInterval(this.sweeper);
+        if (this.driftTimer) clearInterval(this.driftTimer);
         if (this.pumpTimer) clearTimeout(this.pumpTimer);
         for (const t of this.timers) clearTimeout(t);
         this.timers.clear();
@@ -330,6 +359,7 @@ export class Portal {
             updatedAt: r.updated_at,
             lastJob: r.job_id ? { id: r.job_id, kind: r.job_kind!, state: r.job_state! } : null,
             apiAccess: { phase: accessOf(r.cp_private, r.cp_phase, r.cp_break_glass), applied: appliedAccess(r.api_applied), note: r.api_note ?? null },
+            drift: json<DriftView>(r.drift ?? null),
         }));
     }
 
@@ -357,6 +387,63 @@ export class Portal {
         });
         this.pump();
         return this.jobView(this.store.job(jobId)!);
+    }
+
+    /**
+     * A drift check on demand (operator, POST /api/customers/:id/drift-check): a `drift` job that changes nothing
+     * (see Portal.finishJobTx). Only a deployed stack has something to drift from: 409 otherwise. A drift job
+     * already queued for the stack is the answer (it has not looked yet).
+     */
+    requestDriftCheck(actor: Actor, id: string): JobView {
+        const jobId = this.store.tx(() => {
+            const c = this.mustCustomer(id);
+            if (c.status !== "deployed") throw new PortalError(409, `customer ${id} is ${c.status}; only a deployed stack can be checked for drift`);
+            if (!this.engine.drift) throw new PortalError(409, `the ${this.engine.kind} engine cannot check stacks for drift`);
+            const waiting = this.store.activeJobsOf(id).find((j) => j.state === "queued" && j.kind === "drift");
+            if (waiting) {
+                this.store.audit(this.iso(), actor.user, "job.reused", waiting.id, { customer: id, reason: `drift check requested by ${actor.user}` });
+                return waiting.id;
+            }
+            this.assertQueueRoom(id);
+            return this.queue(actor.user, id, "drift", `drift check requested by ${actor.user}`);
+        });
+        this.pump();
+        return this.jobView(this.store.job(jobId)!);
+    }
+
+    /** The interval of scheduled drift checks in ms (0: off). */
+    get driftIntervalMs(): number {
+        const ms = this.options.driftIntervalMs ?? DEFAULT_DRIFT_INTERVAL_MS;
+        return Number.isFinite(ms) && ms > 0 ? ms : 0;
+    }
+
+    /**
+     * The drift scheduler's round (its timer calls it; tests call it with their clock): queues a drift job for
+     * every deployed stack whose last drift check (or last drift job, so a failing one is not retried at every
+     * round; or its creation, before any) is at least driftIntervalMs old, and only when the stack has no queued or running job — a check
+     * never waits in front of, or runs next to, another operation on the stack. Returns the jobs queued.
+     */
+    scheduleDriftChecks(): string[] {
+        if (this.closed) return [];
+        const interval = this.driftIntervalMs;
+        if (interval === 0 || !this.engine.drift) return []; // an engine that cannot check (deployments) gets no failing job every round
+        const now = this.now().getTime();
+        const queued = this.store.tx(() => {
+            const ids: string[] = [];
+            for (const c of this.store.customers()) {
+                if (c.status !== "deployed") continue;
+                if (this.store.activeJobsOf(c.id).length > 0) continue;
+                const checked = json<DriftView>(c.drift ?? null)?.checkedAt;
+                const lastJob = this.store.lastJobCreatedAt(c.id, "drift");
+                // Never checked: the first check is one interval after the customer was created.
+                const last = Math.max(Date.parse(c.created_at), checked ? Date.parse(checked) : -Infinity, lastJob ? Date.parse(lastJob) : -Infinity);
+                if (now - last < interval) continue;
+                ids.push(this.queue(SYSTEM_DRIFT, c.id, "drift", `scheduled drift check (every ${Math.round(interval / 1000)} s)`));
+            }
+            return ids;
+        });
+        if (queued.length > 0) this.pump();
+        return queued;
     }
 
     /**
@@ -570,7 +657,8 @@ export class Portal {
                 }
             };
             let result: OperationResult = { outcome: "succeeded", message: "" };
-            if (job.kind !== "destroy") {
+            // A drift check changes nothing, not even the stack's config: it compares against what the stack has.
+            if (job.kind !== "destroy" && job.kind !== "drift") {
                 try {
                     result = await this.engine.configure(job.customer, raw, { log, now: this.now(), secrets });
                 } catch (err) {
@@ -581,7 +669,15 @@ export class Portal {
                 }
             }
             try {
-                if (result.outcome === "succeeded") result = await this.engine.run(job.kind as Operation, job.customer, raw, { log, now: this.now(), secrets });
+                if (result.outcome === "succeeded") {
+                    if (job.kind === "drift") {
+                        result = this.engine.drift
+                            ? await this.engine.drift(job.customer, raw, { log, now: this.now(), secrets })
+                            : { outcome: "failed", message: `the ${this.engine.kind} engine cannot check stacks for drift` };
+                    } else {
+                        result = await this.engine.run(job.kind as Operation, job.customer, raw, { log, now: this.now(), secrets });
+                    }
+                }
             } catch (err) {
                 result = { outcome: "failed", message: `engine error: ${errorText(err)}` };
                 log(result.message);
@@ -701,6 +797,8 @@ export class Portal {
                     if (c.status === "provisioning") this.store.updateCustomer(c.id, { status: "failed", updated_at: at });
                     this.afterFailedPrivateUp(job, raw, c, result, at);
                 }
+            } else if (job.kind === "drift") {
+                if (ok && result.drift && c.status !== "destroyed") this.recordDrift(job, c, result, at);
             } else if (job.kind === "refresh" && ok && result.outputs) {
                 this.store.updateCustomer(c.id, { outputs: JSON.stringify(redactOutputs(result.outputs, result.secretOutputs)), updated_at: at });
             } else if (job.kind === "destroy") {
@@ -717,6 +815,26 @@ export class Portal {
                 }
             }
         });
+    }
+
+    /**
+     * A drift check's finding on the customer (inside finishJobTx's transaction), secret outputs' values
+     * redacted. Audited when it changes: customer.drift-detected (drift found, or different drift than last
+     * time), customer.drift-cleared (the stack matches again after drift).
+     */
+    private recordDrift(job: JobRow, c: CustomerRow, result: OperationResult, at: string): void {
+        const before = json<DriftView>(c.drift ?? null);
+        const stored = json<Record<string, unknown>>(c.outputs) ?? {};
+        const all = result.drift!.changes;
+        const changes = all.slice(0, MAX_DRIFT_CHANGES).map((ch) => redactDriftChange(ch, stored, result.secretOutputs ?? []));
+        const view: DriftView = { checkedAt: at, drifted: result.drift!.drifted, changes, job: job.id, ...(all.length > changes.length ? { omitted: all.length - changes.length } : {}) };
+        this.store.updateCustomer(c.id, { drift: JSON.stringify(view) });
+        const subjects = (d: DriftView | null) => JSON.stringify((d?.changes ?? []).map((x) => `${x.op} ${x.subject}`).sort());
+        if (view.drifted && (!before?.drifted || subjects(before) !== subjects(view))) {
+            this.store.audit(at, SYSTEM_DRIFT, "customer.drift-detected", c.id, { job: job.id, changes: changes.map((x) => ({ subject: x.subject, op: x.op })) });
+        } else if (!view.drifted && before?.drifted) {
+            this.store.audit(at, SYSTEM_DRIFT, "customer.drift-cleared", c.id, { job: job.id, since: before.checkedAt });
+        }
     }
 
     /**
@@ -1155,7 +1273,7 @@ export class Portal {
 
     private customerView(r: CustomerRow): CustomerView {
         const apiAccess = { phase: accessOfRaw(JSON.parse(r.config)), applied: appliedAccess(json<Record<string, unknown>>(r.outputs)?.clusterApiAccess), note: r.api_note ?? null };
-        return { id: r.id, stack: r.id, environment: r.environment, customerId: r.customer_id, name: r.name, status: r.status, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at, apiAccess };
+        return { id: r.id, stack: r.id, environment: r.environment, customerId: r.customer_id, name: r.name, status: r.status, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at, apiAccess, drift: json<DriftView>(r.drift ?? null) };
     }
 
     jobView(r: Omit<JobRow, "log" | "config"> & { log?: string }, withLog = false): JobView {
@@ -1281,6 +1399,17 @@ export function redactOutputs(outputs: Record<string, unknown>, secret: readonly
     return out;
 }
 
+/** A drift change as the portal keeps it: values of secret outputs (and values too large to show) never stored. */
+function redactDriftChange(ch: DriftChange, stored: Record<string, unknown>, secret: readonly string[]): DriftChange {
+    const out: DriftChange = { subject: ch.subject, op: ch.op };
+    const name = ch.subject.startsWith("output:") ? ch.subject.slice("output:".length) : undefined;
+    const hidden = name !== undefined && (SECRET_OUTPUTS.includes(name) || secret.includes(name) || stored[name] === REDACTED);
+    const shown = (v: unknown) => (hidden ? REDACTED : JSON.stringify(v ?? null).length > 2000 ? `[${JSON.stringify(v).length} characters]` : v);
+    if ("recorded" in ch) out.recorded = shown(ch.recorded);
+    if ("current" in ch) out.current = shown(ch.current);
+    return out;
+}
+
 function grantsOf(raw: Record<string, unknown>): Grant[] {
     const access = raw["byoc:access"];
     return isObject(access) && Array.isArray(access.grants) ? (access.grants as Grant[]) : [];
@@ -1309,6 +1438,18 @@ export interface CustomerView {
     createdAt: string;
     updatedAt: string;
     apiAccess: ApiAccessView;
+    /** The last drift check's finding (null before one). */
+    drift: DriftView | null;
+}
+/** What the last drift check found: `changes` lists what differs (resources with pulumi, outputs offline). */
+export interface DriftView {
+    checkedAt: string;
+    drifted: boolean;
+    changes: DriftChange[];
+    /** The drift job that found it. */
+    job: string;
+    /** Changes beyond MAX_DRIFT_CHANGES, left out here (the job log lists them). */
+    omitted?: number;
 }
 /**
  * How management reaches the EKS API. `phase`: what the stored config says (what the next up applies);

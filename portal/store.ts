@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import Database from "better-sqlite3";
 
-export type JobKind = "preview" | "up" | "destroy" | "refresh";
+export type JobKind = "preview" | "up" | "destroy" | "refresh" | "drift";
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "interrupted";
 export type CustomerStatus = "provisioning" | "deployed" | "failed" | "destroying" | "destroyed";
 export type AccessState = "pending" | "approved" | "active" | "expired" | "denied" | "revoked";
@@ -21,6 +21,8 @@ export interface CustomerRow {
     last_job?: string | null;
     /** The portal's last word on the private API phase (why it stays, what moves it, break-glass); see Portal. */
     api_note?: string | null;
+    /** The last drift check's finding, JSON { checkedAt, drifted, changes, job } (null before one); see Portal.driftCheck. */
+    drift?: string | null;
     created_by: string;
     created_at: string;
     updated_at: string;
@@ -211,6 +213,8 @@ export class Store {
         // Databases from before the private API phases: add the column (SQLite has no ADD COLUMN IF NOT EXISTS).
         const columns = this.db.prepare<[], { name: string }>("PRAGMA table_info(customers)").all();
         if (!columns.some((c) => c.name === "api_note")) this.db.exec("ALTER TABLE customers ADD COLUMN api_note TEXT");
+        // Databases from before drift detection.
+        if (!columns.some((c) => c.name === "drift")) this.db.exec("ALTER TABLE customers ADD COLUMN drift TEXT");
         if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'customers_search'").get()) this.db.exec(CUSTOMER_SEARCH);
         this.migrateHardening();
         if (file !== ":memory:") for (const f of [`${file}-wal`, `${file}-shm`]) ownerOnly(f, 0o600);
@@ -245,7 +249,7 @@ export class Store {
      * SQLite (byoc:controlPlane.privateEndpointOnly/phase/breakGlass, output clusterApiAccess; JSON booleans come
      * back as 1/0).
      */
-    customerSummaries(): (Pick<CustomerRow, "id" | "environment" | "customer_id" | "name" | "status" | "created_at" | "updated_at" | "api_note"> & {
+    customerSummaries(): (Pick<CustomerRow, "id" | "environment" | "customer_id" | "name" | "status" | "created_at" | "updated_at" | "api_note" | "drift"> & {
         job_id: string | null;
         job_kind: string | null;
         job_state: string | null;
@@ -279,7 +283,7 @@ export class Store {
             )
             .run({ ...row, api_note: row.api_note ?? null });
     }
-    updateCustomer(id: string, fields: Partial<Pick<CustomerRow, "config" | "status" | "outputs" | "api_note" | "updated_at">>): void {
+    updateCustomer(id: string, fields: Partial<Pick<CustomerRow, "config" | "status" | "outputs" | "api_note" | "drift" | "updated_at">>): void {
         const keys = Object.keys(fields);
         if (keys.length === 0) return;
         this.db.prepare(`UPDATE customers SET ${keys.map((k) => `${k} = @${k}`).join(", ")} WHERE id = @id`).run({ ...fields, id });
@@ -312,6 +316,10 @@ export class Store {
     }
     activeJobsOf(customer: string): JobRow[] {
         return this.db.prepare<[string], JobRow>("SELECT * FROM jobs WHERE customer = ? AND state IN ('queued', 'running') ORDER BY seq").all(customer);
+    }
+    /** When the stack's newest job of this kind was queued (undefined when it never had one). */
+    lastJobCreatedAt(customer: string, kind: JobKind): string | undefined {
+        return this.db.prepare<[string, string], { created_at: string }>("SELECT created_at FROM jobs WHERE customer = ? AND kind = ? ORDER BY seq DESC LIMIT 1").get(customer, kind)?.created_at;
     }
     insertJob(row: Pick<JobRow, "id" | "customer" | "kind" | "requested_by" | "reason" | "rerun_of" | "created_at">): void {
         this.db
@@ -433,7 +441,7 @@ CREATE INDEX IF NOT EXISTS access_engineer ON access_requests(engineer, state);
 }
 
 /** The customer list's columns (the phase fields read from the JSON without pulling the config/outputs blobs). */
-const CUSTOMER_SUMMARY_SELECT = `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at, c.api_note,
+const CUSTOMER_SUMMARY_SELECT = `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at, c.api_note, c.drift,
                         json_extract(c.config, '$."byoc:controlPlane".privateEndpointOnly') AS cp_private,
                         json_extract(c.config, '$."byoc:controlPlane".phase') AS cp_phase,
                         json_extract(c.config, '$."byoc:controlPlane".breakGlass') AS cp_break_glass,

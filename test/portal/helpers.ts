@@ -144,7 +144,16 @@ export class ObservedEngine implements StackEngine {
     async close(): Promise<void> {
         await (this.inner as { close?: () => Promise<void> }).close?.();
     }
+    /** Drift checks count as operations on the stack like any other (started as `drift:<stack>`). */
+    async drift(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        if (!this.inner.drift) return { outcome: "failed", message: `the ${this.inner.kind} engine cannot check stacks for drift` };
+        const inner = this.inner;
+        return this.observe("drift", stack, () => inner.drift!(stack, raw, ctx));
+    }
     async run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        return this.observe(op, stack, () => this.inner.run(op, stack, raw, ctx));
+    }
+    private async observe(op: string, stack: string, fn: () => Promise<OperationResult>): Promise<OperationResult> {
         const n = (this.active.get(stack) ?? 0) + 1;
         this.active.set(stack, n);
         this.overall++;
@@ -153,7 +162,7 @@ export class ObservedEngine implements StackEngine {
         this.started.push(`${op}:${stack}`);
         try {
             while (this.gate) await this.gate;
-            return await this.inner.run(op, stack, raw, ctx);
+            return await fn();
         } finally {
             this.active.set(stack, (this.active.get(stack) ?? 1) - 1);
             this.overall--;
@@ -177,14 +186,14 @@ export interface Harness {
  * `program`: the stand-in (default) or the real program; `preview`: another stand-in; `engine`: another engine
  * altogether (e.g. the pulumi engine over the recording fake CLI) instead of the offline one.
  */
-export async function startHarness(opts: { dir?: string; clock?: Clock; sweepIntervalMs?: number; maxParallel?: number; program?: "stand-in" | "real"; preview?: OfflinePreviewFn; engine?: StackEngine; http?: HttpOptions } & Pick<PortalOptions, "busyTimeoutMs" | "retry" | "limits"> = {}): Promise<Harness> {
+export async function startHarness(opts: { dir?: string; clock?: Clock; sweepIntervalMs?: number; maxParallel?: number; program?: "stand-in" | "real"; preview?: OfflinePreviewFn; engine?: StackEngine; http?: HttpOptions } & Pick<PortalOptions, "busyTimeoutMs" | "retry" | "limits" | "driftIntervalMs"> = {}): Promise<Harness> {
     const dir = opts.dir ?? tempDir();
     const clock = opts.clock ?? new Clock();
     const preview = opts.preview ?? (opts.program === "real" ? undefined : quickPreview);
     const engine = new ObservedEngine(opts.engine ?? new OfflineEngine({ stateDir: path.join(dir, "offline"), preview }));
     // Specs send many bad tokens from one address on purpose: the failed-login throttle is lifted unless a spec sets it.
     const http = opts.http ?? { loginThrottle: { max: 100_000, windowMs: 60_000 } };
-    const running = await startPortal({ dbFile: path.join(dir, "portal.db"), engine, tokens, now: clock.now, sweepIntervalMs: opts.sweepIntervalMs ?? 0, maxParallel: opts.maxParallel, http, busyTimeoutMs: opts.busyTimeoutMs, retry: opts.retry, limits: opts.limits });
+    const running = await startPortal({ dbFile: path.join(dir, "portal.db"), engine, tokens, now: clock.now, sweepIntervalMs: opts.sweepIntervalMs ?? 0, maxParallel: opts.maxParallel, http, busyTimeoutMs: opts.busyTimeoutMs, retry: opts.retry, limits: opts.limits, driftIntervalMs: opts.driftIntervalMs, driftTickMs: 0 });
     const call = async (method: string, url: string, token?: string, body?: unknown) => {
         const headers: Record<string, string> = {};
         if (token) headers.authorization = `Bearer ${token}`;
