@@ -132,7 +132,7 @@ export class DataPlaneNetwork extends ByocComponent {
             tags: { Name: `${name}-s3` },
         }, parent);
 
-        const flowLogGroup = this.flowLogs(name, vpc, args.flowLogRetentionDays ?? 90, args.kmsKeyArn, args.protect === true);
+        const flowLogs = this.flowLogs(name, vpc, args.flowLogRetentionDays ?? 90, args.kmsKeyArn, args.protect === true);
 
         this.vpcId = vpc.id;
         this.vpcCidr = vpc.cidrBlock;
@@ -144,8 +144,8 @@ export class DataPlaneNetwork extends ByocComponent {
         this.natPublicIps = pulumi.all(nats.map((n) => n.publicIp));
         this.s3EndpointId = s3Endpoint.id;
         this.peeringConnectionIds = pulumi.all(peerings.map((p) => p.id));
-        this.flowLogGroupName = flowLogGroup.name;
-        this.flowLogKeyArn = flowLogGroup.kmsKeyId as pulumi.Output<string>;
+        this.flowLogGroupName = flowLogs.group.name;
+        this.flowLogKeyArn = flowLogs.keyArn;
         this.flows = (args.peering ?? []).length === 0 ? [] : [{
             flow: "Customer VPCs ↔ private subnets (VPC peering)",
             direction: "inbound",
@@ -170,7 +170,7 @@ export class DataPlaneNetwork extends ByocComponent {
     }
 
     /** All VPC traffic metadata to a CloudWatch log group encrypted with the customer's key or one of its own. */
-    private flowLogs(name: string, vpc: aws.ec2.Vpc, retentionDays: pulumi.Input<number>, customerKeyArn?: string, protect = false): aws.cloudwatch.LogGroup {
+    private flowLogs(name: string, vpc: aws.ec2.Vpc, retentionDays: pulumi.Input<number>, customerKeyArn?: string, protect = false): { group: aws.cloudwatch.LogGroup; keyArn: pulumi.Output<string> } {
         const parent = { parent: this };
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
         const region = aws.getRegionOutput({}, parent).region;
@@ -225,6 +225,6 @@ export class DataPlaneNetwork extends ByocComponent {
             iamRoleArn: role.arn,
             maxAggregationInterval: 60,
         }, parent);
-        return group;
+        return { group, keyArn: pulumi.output(keyArn) };
     }
 }

@@ -8,7 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
-import { ByocComponent, roleTags } from "./conventions";
+import { ByocComponent, RELEASE_TIMEOUT_SECONDS, roleTags } from "./conventions";
 import { NetworkFlow } from "./flows";
 import * as r from "./render/ingress";
 import { podIdentityTrustPolicy } from "./render/iam";
@@ -41,8 +41,6 @@ export interface IngressGatewayArgs {
     clusterSecurityGroupId?: pulumi.Input<string>;
 }
 
-/** Seconds Helm waits for a release's resources to become ready. */
-export const RELEASE_TIMEOUT_SECONDS = 900;
 
 const DEFAULTS = {
     dev: { gateway: { min: 2, max: 4 }, controllers: 1 },
@@ -218,7 +216,7 @@ export class IngressGateway extends ByocComponent {
         const pl = args.privateLink!;
         // Only the target groups carry the controller's cluster tag (its RegisterTargets condition): on the NLB it would
         // let the controller delete or reconfigure it (ManageOwnLoadBalancers).
-        const tgTags = { ...roleTags(r.ROLE), [r.LBC_CLUSTER_TAG]: pulumi.output(args.clusterName) };
+        const tgTags = { ...roleTags(r.ROLE), [r.CLUSTER_TAG]: pulumi.output(args.clusterName) };
         // No inbound rule: with PrivateLink rule enforcement off, endpoint traffic is admitted and nothing else is.
         const nlbSg = new aws.ec2.SecurityGroup(`${name}-privatelink-nlb`, {
             vpcId: args.vpcId,

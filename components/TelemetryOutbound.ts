@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
-import { ByocComponent, k8sLabels, KEY_OPTS, Role, roleTags, selectorLabels } from "./conventions";
+import { ByocComponent, k8sLabels, KEY_OPTS, RELEASE_TIMEOUT_SECONDS, Role, roleTags, selectorLabels } from "./conventions";
 import { NetworkFlow } from "./flows";
 import { podIdentityTrustPolicy } from "./render/iam";
 import { assertHttpsUrl, renderAlertmanagerConfig } from "./render/alertmanager";
@@ -296,7 +296,7 @@ export class TelemetryOutbound extends ByocComponent {
             values,
             atomic: true,
             cleanupOnFail: true,
-            timeout: 900,
+            timeout: RELEASE_TIMEOUT_SECONDS,
             maxHistory: 5,
         }, { parent: this, dependsOn: [namespace, storageClass, objstore, associations.thanos] });
 

@@ -114,3 +114,6 @@ export function restrictedSecurityContext(uid = 65532) {
  */
 // `protect` (prod): `pulumi destroy` and a replacing `up` stop at the key instead of scheduling its deletion.
 export const KEY_OPTS = (parent: pulumi.Resource, protect = false): pulumi.CustomResourceOptions => ({ parent, retainOnDelete: true, ...(protect ? { protect: true } : {}) });
+
+/** Seconds Helm waits for a release's resources to become ready (every release of the stack; the nodes exist by then). */
+export const RELEASE_TIMEOUT_SECONDS = 900;

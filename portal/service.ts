@@ -4,7 +4,7 @@
 // file is callable directly from tests and the benchmark.
 import { randomBytes } from "crypto";
 import { EventEmitter } from "events";
-import { ApiAccess, ConfigProblem, Grant, parseStackConfig } from "../stacks/schema";
+import { API_PHASES, ApiAccess, apiAccessOf, ConfigProblem, Grant, parseStackConfig } from "../stacks/schema";
 import { Operation, OperationResult, StackEngine, StackLimiter } from "../automation";
 import type { DriftChange } from "../automation/types";
 import { AccessRow, AuditRow, CustomerRow, JobKind, JobRow, Store } from "./store";
@@ -1328,10 +1328,10 @@ function sameUser(a: string, b: string): boolean {
 const API_ACCESS: readonly ApiAccess[] = ["public", "bootstrap", "switchover", "tailnet", "break-glass"];
 
 /** byoc:controlPlane → ApiAccess as stacks/schema.ts derives it, from raw values (SQLite gives JSON booleans as 1/0). */
+/** The schema's phase rule on a stored config (SQLite's json_extract hands booleans back as 1/0). */
 function accessOf(privateEndpointOnly: unknown, phase: unknown, breakGlass: unknown): ApiAccess {
-    if (privateEndpointOnly !== true && privateEndpointOnly !== 1) return "public";
-    if (breakGlass === true || breakGlass === 1) return "break-glass";
-    return phase === "switchover" || phase === "tailnet" ? phase : "bootstrap";
+    const known = (API_PHASES as readonly unknown[]).includes(phase) ? (phase as (typeof API_PHASES)[number]) : undefined;
+    return apiAccessOf({ privateEndpointOnly: privateEndpointOnly === true || privateEndpointOnly === 1, breakGlass: breakGlass === true || breakGlass === 1, phase: known });
 }
 
 function accessOfRaw(raw: Record<string, unknown>): ApiAccess {

@@ -530,7 +530,8 @@ export function parseStackConfig(input: Record<string, unknown>): ParseResult {
 /** A config value the engine decrypted (a string); `{ secure: … }` ciphertext read from a stack file is not one. */
 const plainString = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
 
-function apiAccessOf(c: Sections["controlPlane"]): ApiAccess {
+/** The phase a control-plane section puts a stack in (also used by the portal on stored configs). */
+export function apiAccessOf(c: { privateEndpointOnly?: boolean; breakGlass?: boolean; phase?: (typeof API_PHASES)[number] }): ApiAccess {
     if (!c.privateEndpointOnly) return "public";
     if (c.breakGlass) return "break-glass";
     return c.phase ?? "bootstrap";

@@ -558,9 +558,8 @@ export function certManagerValues(a: { replicas: number }) {
 
 export type { PolicyDocument, PolicyStatement } from "./iam";
 
-const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
 /** The tag the controller's IAM conditions look for; Pulumi-made target groups carry it so it may register targets. */
-export const LBC_CLUSTER_TAG = CLUSTER_TAG;
+export const CLUSTER_TAG = "elbv2.k8s.aws/cluster";
 
 /**
  * The AWS Load Balancer Controller's policy: the upstream `docs/install/iam_policy.json` (v2.13) reduced to what an

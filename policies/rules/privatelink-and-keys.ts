@@ -129,11 +129,10 @@ export const customerManagedKeys: StackValidationPolicy = {
             if (problems.length > 0) report(`'${r.name}' (${r.type}) does not encrypt ${problems.join(", ")} with a customer-managed KMS key. Remediation: set byoc:encryption.kmsKeyArn, or a KMS key the stack creates, on it.`, r.urn);
         }
         // A bucket with no SSE-KMS configuration at all is encrypted with S3-managed keys only.
-        const all = args.resources as unknown as StackRes[];
-        const sse = all.filter((r) => SSE_TYPES.has(r.type));
-        const buckets = indexBy(all, (r) => BUCKETS.has(r.type), ["bucket"]);
+        const sse = resources.filter((r) => SSE_TYPES.has(r.type));
+        const buckets = indexBy(resources, (r) => BUCKETS.has(r.type), ["bucket"]);
         const configured = new Set(sse.map((c) => resolveRef(c, "bucket", buckets)?.urn).filter((u): u is string => !!u));
-        for (const b of args.resources.filter((r) => BUCKETS.has(r.type))) {
+        for (const b of resources.filter((r) => BUCKETS.has(r.type))) {
             const inline = get(raw(b.props), "serverSideEncryptionConfiguration", "rule", "applyServerSideEncryptionByDefault");
             if (configured.has(b.urn) || customerKey(get(inline, "kmsMasterKeyId")) !== "no") continue;
             report(`Bucket '${b.name}' has no SSE-KMS configuration with a customer-managed key (S3-managed keys only). Remediation: add a BucketServerSideEncryptionConfiguration with sseAlgorithm aws:kms and the key.`, b.urn);

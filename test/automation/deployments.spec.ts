@@ -96,7 +96,9 @@ describe("automation: deployments engine (RemoteWorkspace, recording fake CLI)",
         // Remote runs are experimental in the CLI: the SDK sets PULUMI_EXPERIMENTAL on every call.
         assert.ok(fake.calls.every((c) => c.env.PULUMI_EXPERIMENTAL === "true"));
         // The secret never lands in the plain config.
-        assert.ok(!up.some((a) => a.startsWith("--remote-env") && a.includes("s3cret") && !a.startsWith("BYOC_STACK_SECRETS")));
+        // (the SDK passes `--remote-env` and `KEY=value` as two arguments: judge the values that follow the flag)
+        assert.ok(!up.some((a, i) => up[i - 1] === "--remote-env" && a.includes("s3cret")), "a secret passed as a plain --remote-env");
+        assert.ok(up.some((a, i) => up[i - 1] === "--remote-env-secret" && a.startsWith("BYOC_STACK_SECRETS=") && a.includes("s3cret")), "the secret goes through --remote-env-secret");
     });
 
     it("preview, refresh and destroy are remote too; commit instead of branch; no pool → no pool flag", async () => {

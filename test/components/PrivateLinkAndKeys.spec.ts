@@ -1,7 +1,6 @@
 // byoc:ingress.mode privatelink and byoc:encryption.kmsKeyArn under the mock runtime, on the repository's
 // PrivateLink example (Pulumi.prod-privatelink.yaml) and on the dev/prod stacks with overrides.
 import { strict as assert } from "assert";
-import { RecordedResource } from "../../preview/runtime";
 import { readStackFile, parseOrThrow, toEngineConfig } from "../../stacks/loader";
 import { runProgram } from "../../preview/runtime";
 import { ROOT, runStack, Stack, stackRaw } from "../harness";
@@ -154,4 +153,3 @@ describe("PrivateLink ingress and the customer's KMS key", () => {
     });
 });
 
-export type { RecordedResource };

@@ -212,7 +212,9 @@ describe("TailnetEndpoint", () => {
         const secret = prod.one(T.secret, "byoc-acme-k8s-server-tls");
         assert.ok(nginx.dependencies.includes(secret.urn));
         assert.match(nginx.inputs.spec.template.metadata.annotations["byoc.dev/config-sha256"], /^[0-9a-f]{64}$/, "a new config or certificate rolls nginx");
-        assert.ok(agent.dependencies.length > 0);
+        // The certificate's names and nginx's config come from the device lookup, which waits for the agent.
+        assert.deepEqual(prod.one("tls:index/certRequest:CertRequest", "byoc-acme-k8s-server").propertyDependencies.dnsNames, [agent.urn]);
+        assert.deepEqual(prod.one(T.configMap, "byoc-acme-k8s-nginx").propertyDependencies.data, [agent.urn]);
     });
 
     it("keys are minted in byoc:tailscale.tailnet: an explicit provider carries it (a default provider would use the OAuth client's own tailnet)", () => {
