@@ -7,7 +7,7 @@
 // `BYOC_STACK_CONFIG` (its secrets apart, in `BYOC_STACK_SECRETS` via `--remote-env-secret`) and a pre-run command
 // sets it with `pulumi config set-all --json` in the runner before the operation starts.
 import { EngineEvent, PulumiCommand, RemoteStack, RemoteWorkspace, RemoteWorkspaceOptions, RemoteGitProgramArgs } from "@pulumi/pulumi/automation";
-import { isBusy, isNotFound, secretOutputNames, unprotectAll } from "./pulumi";
+import { configJsonEntry, isBusy, isNotFound, lastLines, secretOutputNames, stderrOf, unprotectAll, unwrapOutputs } from "./pulumi";
 import { Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
 import { CommandError } from "@pulumi/pulumi/automation";
 
@@ -166,12 +166,12 @@ export class DeploymentsEngine implements StackEngine {
                 }
                 case "up": {
                     const r = await s.up({ onOutput, onEvent });
-                    return { outcome: "succeeded", message: `remote update of ${stack} finished`, violations, outputs: unwrap(r.outputs), secretOutputs: secretOutputNames(r.outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
+                    return { outcome: "succeeded", message: `remote update of ${stack} finished`, violations, outputs: unwrapOutputs(r.outputs), secretOutputs: secretOutputNames(r.outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                 }
                 case "refresh": {
                     const r = await s.refresh({ onOutput, onEvent });
                     const outputs = await s.outputs();
-                    return { outcome: "succeeded", message: `remote refresh of ${stack} finished`, outputs: unwrap(outputs), secretOutputs: secretOutputNames(outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
+                    return { outcome: "succeeded", message: `remote refresh of ${stack} finished`, outputs: unwrapOutputs(outputs), secretOutputs: secretOutputNames(outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                 }
                 case "destroy": {
                     await unprotectAll(s, this.fullName(stack), ctx);
@@ -193,7 +193,7 @@ export class DeploymentsEngine implements StackEngine {
     async outputs(stack: string): Promise<Record<string, unknown> | undefined> {
         try {
             const s = await RemoteWorkspace.selectStack({ stackName: this.fullName(stack), url: this.settings.url, branch: this.settings.branch, commitHash: this.settings.commitHash, projectPath: this.settings.projectPath }, { inheritSettings: this.settings.inheritSettings });
-            return unwrap(await s.outputs());
+            return unwrapOutputs(await s.outputs());
         } catch (err) {
             if (isNotFound(err)) return undefined;
             throw err;
@@ -218,19 +218,12 @@ function configJson(raw: Record<string, unknown>, secrets: Record<string, string
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(raw)) {
         if (k in secrets) continue;
-        out[k] = typeof v === "string" ? { value: v, secret: false } : { value: JSON.stringify(v), secret: false, objectValue: v };
+        out[k] = configJsonEntry(v);
     }
     return out;
 }
 
-function unwrap(outputs: Record<string, { value: unknown }>): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
-}
-
-function errorText(err: CommandError): string {
-    const r = (err as unknown as { commandResult?: { stderr?: string } }).commandResult;
-    return (r?.stderr ?? err.message).trim().split("\n").slice(-5).join("\n");
-}
+const errorText = (err: CommandError) => lastLines(stderrOf(err));
 
 /** For tests: RemoteWorkspace takes no PulumiCommand, so the recording fake goes in through PulumiCommand.get. */
 export function usePulumiCommandForRemote(command: PulumiCommand): () => void {

@@ -178,17 +178,17 @@ export function isNotFound(err: unknown): boolean {
     return err instanceof CommandError && NOT_FOUND.test(stderrOf(err));
 }
 
-function stderrOf(err: CommandError): string {
+export function stderrOf(err: CommandError): string {
     const result = (err as unknown as { commandResult?: { stderr?: string } }).commandResult;
     return result?.stderr ?? err.message;
 }
 
-function lastLines(text: string, n = 5): string {
+export function lastLines(text: string, n = 5): string {
     return text.trim().split("\n").slice(-n).join("\n");
 }
 
 /** Pulumi config as `pulumi config --json` spells it; objects go as JSON text plus `objectValue`. */
-function configJsonEntry(value: unknown): { value: string; secret: boolean; objectValue?: unknown } {
+export function configJsonEntry(value: unknown): { value: string; secret: boolean; objectValue?: unknown } {
     if (typeof value === "string") return { value, secret: false };
     return { value: JSON.stringify(value), secret: false, objectValue: value };
 }
@@ -212,13 +212,13 @@ function canonical(text: string): string {
     }
 }
 
-function sortKeys(v: unknown): unknown {
+export function sortKeys(v: unknown): unknown {
     if (Array.isArray(v)) return v.map(sortKeys);
     if (v !== null && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
     return v;
 }
 
-function unwrapOutputs(outputs: Record<string, { value: unknown }>): Record<string, unknown> {
+export function unwrapOutputs(outputs: Record<string, { value: unknown }>): Record<string, unknown> {
     return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
 }
 
