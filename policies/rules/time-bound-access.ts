@@ -19,7 +19,7 @@ import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationP
 import { XMLParser } from "fast-xml-parser";
 import { parseYaml } from "./formats";
 import { csrSubject, namespaceKey, objectData } from "./k8s";
-import { arr, envOf, environmentSchema, get, isObj, isUnknown, k8sType, labels, num, Obj, raw, StackRes, str } from "./util";
+import { arr, envOf, environmentSchema, get, isObj, isUnknown, k8sType, labels, num, obj, Obj, raw, StackRes, str } from "./util";
 
 export const LOCALLY_SIGNED_CERT = "tls:index/locallySignedCert:LocallySignedCert";
 export const SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert";
@@ -177,12 +177,13 @@ export function clickhouseYamlUserProblems(text: string, allUsers: boolean): str
 }
 
 /** ClickHouse users config in a text value (file name decides when it can): problems or undefined (not a users file). */
-function usersFileProblems(key: string, value: string, allUsers: boolean): string[] | undefined {
+function usersFileProblems(value: string, allUsers: boolean): string[] | undefined {
     if (/<users>/.test(value)) {
         if (!allUsers && !/<ssl_certificates>/.test(value)) return undefined;
         return clickhouseUserProblems(value, allUsers);
     }
-    if ((/\.ya?ml$/i.test(key) || /^\s*users\s*:/m.test(value)) && /^\s*users\s*:/m.test(value)) {
+    // YAML users files are recognised by their content (a `users:` map), whatever the data key is called.
+    if (/^\s*users\s*:/m.test(value)) {
         if (!allUsers && !/ssl_certificates/.test(value)) return undefined;
         return clickhouseYamlUserProblems(value, allUsers);
     }
@@ -464,7 +465,7 @@ function validateResource(args: ResourceValidationArgs, reportViolation: (m: str
         const files: [string, unknown][] = [...Object.entries(isObj(conf.files) ? conf.files : {}), ...arr(conf.clusters).flatMap((c) => Object.entries(obj(get(c, "files"))))];
         for (const [k, v] of files) {
             if (typeof v !== "string" || isUnknown(v)) continue;
-            for (const p of usersFileProblems(k, v, troubleshooting) ?? []) {
+            for (const p of usersFileProblems(v, troubleshooting) ?? []) {
                 reportViolation(`ClickHouseInstallation '${args.name}' configuration.files ${k}: ${p}. Remediation: give troubleshooting users profile readonly, <grants><query>GRANT SELECT ON system.*</query></grants> and nothing else.`);
             }
         }
@@ -482,7 +483,7 @@ function validateResource(args: ResourceValidationArgs, reportViolation: (m: str
         const troubleshooting = labels(props)["app.kubernetes.io/component"] === "troubleshooting";
         const { data } = objectData(kt.kind === "Secret" ? "Secret" : "ConfigMap", props);
         for (const [key, value] of data) {
-            for (const p of usersFileProblems(key, value, troubleshooting) ?? []) {
+            for (const p of usersFileProblems(value, troubleshooting) ?? []) {
                 reportViolation(
                     `ClickHouse users config '${args.name}' (${key}): ${p}. Remediation: give troubleshooting users profile readonly, <grants><query>GRANT SELECT ON system.*</query></grants> and nothing else.`,
                 );
@@ -491,7 +492,6 @@ function validateResource(args: ResourceValidationArgs, reportViolation: (m: str
     }
 }
 
-const obj = (v: unknown): Obj => (isObj(v) ? v : {});
 
 function certManagerDuration(name: string, props: Obj, env: string, cap: number, rv: (m: string) => void, note: string) {
     const d = get(props, "spec", "duration");
