@@ -6,10 +6,33 @@
 // portal holds it). Each run therefore carries the stack's whole config as the remote environment variable
 // `BYOC_STACK_CONFIG` (its secrets apart, in `BYOC_STACK_SECRETS` via `--remote-env-secret`) and a pre-run command
 // sets it with `pulumi config set-all --json` in the runner before the operation starts.
+//
+// Drift checks (`drift`) cannot go through RemoteWorkspace: `pulumi refresh --remote` ignores --preview-only and
+// would really refresh (see deploymentsApi.ts). They create a `detect-drift` deployment through the Pulumi Cloud
+// REST API instead, with the same source, environment, secrets, pre-run commands and agent pool as every other run.
 import { EngineEvent, PulumiCommand, RemoteStack, RemoteWorkspace, RemoteWorkspaceOptions, RemoteGitProgramArgs } from "@pulumi/pulumi/automation";
 import { configJsonEntry, isBusy, isNotFound, lastLines, secretOutputNames, stderrOf, unprotectAll, unwrapOutputs } from "./pulumi";
 import { Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
 import { CommandError } from "@pulumi/pulumi/automation";
+import {
+    apiTargetFromEnv,
+    createDeploymentRequest,
+    CreateDeploymentResponse,
+    DEPLOYMENT_STATUSES,
+    deploymentLogsRequest,
+    DeploymentLogs,
+    DeploymentStatus,
+    detectDriftBody,
+    DriftRun,
+    driftRunsRequest,
+    FetchLike,
+    getDeploymentRequest,
+    ListDriftRunsResponse,
+    PulumiApiError,
+    send,
+    StackRef,
+    TERMINAL_STATUSES,
+} from "./deploymentsApi";
 
 export interface DeploymentsSettings {
     organization: string;
@@ -32,6 +55,21 @@ export interface DeploymentsSettings {
     inheritSettings: boolean;
     /** `--remote-agent-pool-id`: a customer-managed agent pool instead of Pulumi's shared queue. */
     agentPoolId?: string;
+    /** Pulumi Cloud REST base URL for the drift check: PULUMI_BACKEND_URL (https) or https://api.pulumi.com. */
+    apiUrl: string;
+    /** PULUMI_ACCESS_TOKEN, for the drift check's REST calls (the CLI reads it from the environment itself). */
+    accessToken: string;
+}
+
+/** How the drift check runs: tests inject the HTTP client and the wait between polls. */
+export interface DeploymentsEngineOptions {
+    /** Default: Node's global fetch. */
+    fetch?: FetchLike;
+    /** Between two status polls of a detect-drift deployment. Default 5 s. */
+    driftPollMs?: number;
+    /** Give up waiting for a detect-drift deployment after this long (it keeps running in Pulumi Cloud). Default 30 min. */
+    driftTimeoutMs?: number;
+    sleep?: (ms: number) => Promise<void>;
 }
 
 const CREDENTIAL_ENV = /^(AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|PULUMI_ACCESS_TOKEN)$/;
@@ -96,6 +134,8 @@ export function deploymentsSettings(env: NodeJS.ProcessEnv = process.env): Deplo
         skipInstallDependencies: env.BYOC_DEPLOYMENTS_SKIP_INSTALL === "true",
         inheritSettings,
         agentPoolId: env.BYOC_DEPLOYMENTS_AGENT_POOL_ID || undefined,
+        apiUrl: apiTargetFromEnv(env).apiUrl,
+        accessToken: env.PULUMI_ACCESS_TOKEN ?? "",
     };
 }
 
@@ -106,10 +146,31 @@ export const SECRETS_PRE_RUN = 'pulumi config set-all --stack "$BYOC_STACK" --js
 export class DeploymentsEngine implements StackEngine {
     readonly kind = "deployments" as const;
 
-    constructor(readonly settings: DeploymentsSettings) {}
+    constructor(
+        readonly settings: DeploymentsSettings,
+        readonly options: DeploymentsEngineOptions = {},
+    ) {}
 
     fullName(stack: string): string {
         return `${this.settings.organization}/${this.settings.project}/${stack}`;
+    }
+
+    /**
+     * What every run of the stack carries, remote CLI runs and detect-drift deployments alike: the operator's plain
+     * and secret environment, BYOC_STACK, the stack's config in BYOC_STACK_CONFIG (its secret keys apart, in the
+     * secret BYOC_STACK_SECRETS), and the pre-run commands that apply it.
+     */
+    runEnvironment(stack: string, raw: Record<string, unknown>, secrets: Record<string, string> = {}): { env: Record<string, string>; secretEnv: Record<string, string>; preRunCommands: string[] } {
+        const s = this.settings;
+        const env: Record<string, string> = { ...s.env, BYOC_STACK: this.fullName(stack), BYOC_STACK_CONFIG: JSON.stringify(configJson(raw, secrets)) };
+        const secretEnv: Record<string, string> = { ...s.envSecrets };
+        const own = Object.fromEntries(Object.entries(secrets).filter(([k]) => k in raw).map(([k, v]) => [k, { value: v, secret: true }]));
+        const preRunCommands = [...s.preRunCommands, CONFIG_PRE_RUN];
+        if (Object.keys(own).length > 0) {
+            secretEnv.BYOC_STACK_SECRETS = JSON.stringify(own);
+            preRunCommands.push(SECRETS_PRE_RUN);
+        }
+        return { env, secretEnv, preRunCommands };
     }
 
     /** One RemoteStack per run: the run's config travels in its remote environment. */
@@ -119,17 +180,12 @@ export class DeploymentsEngine implements StackEngine {
         if (s.branch) args.branch = s.branch;
         if (s.commitHash) args.commitHash = s.commitHash;
         if (s.gitToken) args.auth = { personalAccessToken: s.gitToken };
-        const envVars: RemoteWorkspaceOptions["envVars"] = { ...s.env, BYOC_STACK: this.fullName(stack), BYOC_STACK_CONFIG: JSON.stringify(configJson(raw, secrets)) };
-        for (const [k, v] of Object.entries(s.envSecrets)) envVars[k] = { secret: v };
-        const own = Object.fromEntries(Object.entries(secrets).filter(([k]) => k in raw).map(([k, v]) => [k, { value: v, secret: true }]));
-        const preRunCommands = [...s.preRunCommands, CONFIG_PRE_RUN];
-        if (Object.keys(own).length > 0) {
-            envVars.BYOC_STACK_SECRETS = { secret: JSON.stringify(own) };
-            preRunCommands.push(SECRETS_PRE_RUN);
-        }
+        const run = this.runEnvironment(stack, raw, secrets);
+        const envVars: RemoteWorkspaceOptions["envVars"] = { ...run.env };
+        for (const [k, v] of Object.entries(run.secretEnv)) envVars[k] = { secret: v };
         const remote = await RemoteWorkspace.createOrSelectStack(args, {
             envVars,
-            preRunCommands,
+            preRunCommands: run.preRunCommands,
             skipInstallDependencies: s.skipInstallDependencies,
             inheritSettings: s.inheritSettings,
         });
@@ -199,6 +255,169 @@ export class DeploymentsEngine implements StackEngine {
             throw err;
         }
     }
+
+    /**
+     * A drift check that changes nothing: a `detect-drift` deployment (Pulumi Deployments' preview-only refresh,
+     * https://www.pulumi.com/docs/deployments/concepts/drift/) with this engine's source, run environment, secrets,
+     * pre-run commands and agent pool; polled until it ends, its logs streamed into ctx.log (secret values
+     * masked); then the stack's drift run of that deployment read for the finding. The routes, fields and
+     * statuses, and where the docs are silent, are in deploymentsApi.ts.
+     */
+    async drift(stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        const s = this.settings;
+        const full = this.fullName(stack);
+        const ref: StackRef = { organization: s.organization, project: s.project, stack };
+        const target = { apiUrl: s.apiUrl, token: s.accessToken };
+        const run = this.runEnvironment(stack, raw, ctx.secrets);
+        const mask = masker([...Object.values(run.secretEnv), ...Object.values(ctx.secrets ?? {}), s.gitToken, s.accessToken]);
+        const log = (line: string) => ctx.log(mask(line));
+        const fetchImpl = this.options.fetch;
+        const pollMs = this.options.driftPollMs ?? 5_000;
+        const timeoutMs = this.options.driftTimeoutMs ?? 30 * 60_000;
+        const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+        const started = Date.now();
+        const failure = (err: unknown, phase: "create" | "follow"): OperationResult => {
+            const r = driftFailure(err, full, phase);
+            return { ...r, message: mask(r.message) };
+        };
+
+        let created: CreateDeploymentResponse;
+        try {
+            const body = detectDriftBody({
+                inheritSettings: s.inheritSettings,
+                repoUrl: s.url,
+                branch: s.branch,
+                commit: s.commitHash,
+                repoDir: s.projectPath,
+                gitToken: s.gitToken,
+                env: run.env,
+                secretEnv: run.secretEnv,
+                preRunCommands: run.preRunCommands,
+                skipInstallDependencies: s.skipInstallDependencies,
+                agentPoolId: s.agentPoolId,
+            });
+            created = await send<CreateDeploymentResponse>(createDeploymentRequest(target, ref, body), "create deployment", fetchImpl);
+        } catch (err) {
+            return failure(err, "create");
+        }
+        const id = created.id;
+        if (typeof id !== "string" || !id) return { outcome: "failed", message: `drift check of ${full}: Pulumi Cloud created a deployment but answered no deployment id` };
+        const where = created.consoleUrl ? ` (${created.consoleUrl})` : "";
+        log(`detect-drift deployment ${id} on Pulumi Deployments (${full}${s.agentPoolId ? `, agent pool ${s.agentPoolId}` : ""})${where}`);
+
+        try {
+            // Streaming logs: from the start, then from each nextToken; an empty nextToken means no more logs.
+            let token: string | undefined;
+            let logsOpen = true;
+            const pullLogs = async (): Promise<boolean> => {
+                if (!logsOpen) return false;
+                let logs: DeploymentLogs;
+                try {
+                    logs = await send<DeploymentLogs>(deploymentLogsRequest(target, ref, id, token), "deployment logs", fetchImpl);
+                } catch (err) {
+                    if (err instanceof PulumiApiError && (err.status === 401 || err.status === 403)) throw err;
+                    logsOpen = false;
+                    log(`deployment logs unavailable (${(err as Error).message}); following the deployment's status only`);
+                    return false;
+                }
+                const lines = logs.lines ?? [];
+                for (const l of lines) {
+                    if (l.header) log(`${l.header}:`);
+                    if (l.line) for (const part of l.line.replace(/\r?\n$/, "").split("\n")) log(part.replace(/\r$/, ""));
+                }
+                const moved = lines.length > 0 || (logs.nextToken ?? "") !== (token ?? "");
+                if (!logs.nextToken) logsOpen = false;
+                else token = logs.nextToken;
+                return moved;
+            };
+            // Every page there is right now (bounded), so a long log does not fall behind the polls.
+            const drainLogs = async (maxPages: number) => {
+                for (let i = 0; i < maxPages && (await pullLogs()); i++);
+            };
+
+            let status: DeploymentStatus;
+            for (;;) {
+                await drainLogs(20);
+                const d = await send<{ status?: unknown }>(getDeploymentRequest(target, ref, id), "get deployment", fetchImpl);
+                if (!DEPLOYMENT_STATUSES.includes(d.status as DeploymentStatus)) {
+                    return { outcome: "failed", message: `drift check of ${full}: deployment ${id} has status ${JSON.stringify(d.status)}, not one Pulumi documents (${DEPLOYMENT_STATUSES.join(", ")})` };
+                }
+                status = d.status as DeploymentStatus;
+                if (TERMINAL_STATUSES.includes(status)) break;
+                if (Date.now() - started >= timeoutMs) {
+                    return { outcome: "failed", message: `drift check of ${full}: detect-drift deployment ${id} still ${status} after ${Math.round(timeoutMs / 1000)} s; it goes on in Pulumi Cloud${where}` };
+                }
+                await sleep(pollMs);
+            }
+            // The rest of the logs (bounded: a finished deployment's log ends with an empty nextToken).
+            await drainLogs(200);
+
+            if (status === "failed") return { outcome: "failed", message: `drift check of ${full}: detect-drift deployment ${id} failed${where}` };
+            if (status === "skipped") return { outcome: "busy", message: `drift check of ${full}: Pulumi Deployments skipped deployment ${id} (another deployment of the stack took its turn); try again` };
+
+            const found = await this.driftRunOf(target, ref, id, fetchImpl, sleep, pollMs);
+            if (!found) {
+                return { outcome: "failed", message: `drift check of ${full}: deployment ${id} succeeded but GET ${driftRunsRequest(target, ref).url.replace(s.apiUrl, "")} lists no finished drift run for it (that route is the CLI's, not in Pulumi's REST docs: check it still exists)` };
+            }
+            if (typeof found.driftDetected !== "boolean") return { outcome: "failed", message: `drift check of ${full}: drift run ${found.id} has no driftDetected flag` };
+            if (found.status !== "succeeded") return { outcome: "failed", message: `drift check of ${full}: drift run ${found.id} of deployment ${id} ended ${found.status}${where}` };
+            const counts = found.detectUpdate?.resourceChanges;
+            const drifted = found.driftDetected;
+            const summary = counts ? Object.entries(counts).filter(([op, n]) => op !== "same" && n > 0).map(([op, n]) => `${op} ${n}`).join(", ") : "";
+            log(`drift run ${found.id}: ${drifted ? "drift detected" : "no drift"}${summary ? ` (${summary})` : ""}; Pulumi Cloud reports counts per operation, not which resources`);
+            return {
+                outcome: "succeeded",
+                message: drifted ? `drift check of ${stack}: drift found` : `drift check of ${stack}: no drift`,
+                ...(counts ? { changes: counts } : {}),
+                drift: { drifted, changes: [] },
+            };
+        } catch (err) {
+            return failure(err, "follow");
+        }
+    }
+
+    /** The drift run Pulumi Cloud recorded for deployment `id`, once finished (a few tries: it may lag the deployment). */
+    private async driftRunOf(target: { apiUrl: string; token: string }, ref: StackRef, id: string, fetchImpl: FetchLike | undefined, sleep: (ms: number) => Promise<void>, pollMs: number): Promise<DriftRun | undefined> {
+        let last: DriftRun | undefined;
+        for (let attempt = 0; attempt < 3; attempt++) {
+            if (attempt > 0) await sleep(pollMs);
+            const page = await send<ListDriftRunsResponse>(driftRunsRequest(target, ref), "drift runs", fetchImpl);
+            if (!Array.isArray(page.driftRuns)) throw new Error("the drift runs answer has no driftRuns list");
+            last = page.driftRuns.find((r) => r.deploymentId === id);
+            if (last && TERMINAL_STATUSES.includes(last.status)) return last;
+        }
+        return last && TERMINAL_STATUSES.includes(last.status) ? last : undefined;
+    }
+}
+
+/**
+ * REST failures of a drift check as results: token refused → failed (naming PULUMI_ACCESS_TOKEN); creating the
+ * deployment refused with 404 → not-found, with 409 → busy. A 404 later (deployment, logs, drift runs) is a
+ * failure naming the route, not "no such stack".
+ */
+function driftFailure(err: unknown, full: string, phase: "create" | "follow"): OperationResult {
+    if (err instanceof PulumiApiError) {
+        if (err.status === 401 || err.status === 403) {
+            return { outcome: "failed", message: `Pulumi Cloud refused PULUMI_ACCESS_TOKEN (HTTP ${err.status} on ${err.route}) for ${full}: the token is missing, invalid, or not allowed to run deployments on this stack` };
+        }
+        // The docs say only that the stack must exist before a deployment is created ("the request will return an
+        // error"), not with which status; 404 is read as "no such stack". Deployments of a busy stack are queued
+        // (see skipIntermediateDeployments in the docs), so a 409 may never come; if it does, it means busy.
+        if (err.status === 404 && phase === "create") return { outcome: "not-found", message: `stack ${full} does not exist in Pulumi Cloud (${err.message})` };
+        if (err.status === 409) return { outcome: "busy", message: `stack ${full} has a deployment or update in progress; try again when it finishes (${err.message})` };
+        return { outcome: "failed", message: `Pulumi Deployments drift check of ${full} failed: ${err.message}` };
+    }
+    // fetch's own failures (refused connection, DNS, TLS) say "fetch failed" and keep the reason in `cause`.
+    const e = err as Error & { cause?: { message?: string; code?: string } };
+    const cause = e?.cause?.code ?? e?.cause?.message;
+    return { outcome: "failed", message: `Pulumi Deployments drift check of ${full} failed: ${e?.message ?? String(err)}${cause ? ` (${cause})` : ""}` };
+}
+
+/** Replaces every known secret value in a line, as written and as JSON-escaped (BYOC_STACK_SECRETS holds them as JSON). */
+function masker(values: (string | undefined)[]): (line: string) => string {
+    const given = values.filter((v): v is string => typeof v === "string" && v.length > 0);
+    const secrets = [...new Set([...given, ...given.map((v) => JSON.stringify(v).slice(1, -1))])].filter((v) => v.length > 0).sort((a, b) => b.length - a.length);
+    return (line) => secrets.reduce((l, v) => l.split(v).join("[secret]"), line);
 }
 
 /**
