@@ -1,10 +1,11 @@
 // The portal page: plain JS, no build. The token stays in sessionStorage (gone when the tab closes); every
 // value from the API is written with textContent, never as HTML.
 //
-// Every second the page asks for what it shows (one page of each list) and updates only what changed: rows are
-// keyed by id, moved or patched in place, so an opened certificate stays open, a selection in a log stays
-// selected and a half-typed form keeps its text. A selected job's log is streamed (text/event-stream over
-// fetch, so the bearer token goes in a header) and appended to, never replaced.
+// Every second the page asks for what it shows (one page of each list; rollouts while one is queued or running,
+// otherwise every 5 s) and updates only what changed: rows are keyed by id, moved or patched in place, so an
+// opened certificate stays open, a selection in a log stays selected and a half-typed form keeps its text. A
+// selected job's log is streamed (text/event-stream over fetch, so the bearer token goes in a header) and
+// appended to, never replaced.
 "use strict";
 (function () {
   const $ = (sel, root) => (root || document).querySelector(sel);
@@ -137,11 +138,15 @@
     sync($("#customers tbody"), list, (c) => c.id, (c) => {
       const tr = row(7);
       tr.dataset.customerId = c.id;
+      const name = document.createElement("span");
+      name.className = "customer-name";
+      tr.children[1].appendChild(name);
       return tr;
     }, (tr, c) => {
       const td = tr.children;
       setText(td[0], c.stack);
-      setText(td[1], c.name);
+      setText($(".customer-name", td[1]), c.name);
+      vendorBadge(td[1], c);
       setText(td[2], c.environment);
       setText(td[3], c.status);
       setClass(td[3], "state state-" + c.status);
@@ -168,6 +173,27 @@
         }
       });
     });
+  }
+
+  /**
+   * The customer suspended the provider's access (byoc-bootstrap:vendorAccess: suspended, the bootstrap kill
+   * switch): a badge. Nothing when the field is absent or "enabled".
+   */
+  function vendorBadge(cell, c) {
+    let badge = $(".badge-vendor", cell);
+    if (c.vendorAccess !== "suspended") {
+      if (badge) badge.remove();
+      return;
+    }
+    if (!badge) {
+      badge = document.createElement("span");
+      badge.className = "badge badge-vendor";
+      badge.textContent = "vendor access suspended";
+      cell.appendChild(badge);
+    }
+    const title = "The provider's access to this customer's account is suspended (vendorAccess: suspended)" +
+      (c.vendorAccessRefusedAt ? "; the account refused the deploy role at " + when(c.vendorAccessRefusedAt) : "");
+    if (badge.title !== title) badge.title = title;
   }
 
   function confirmDestroy(stack) {
@@ -347,6 +373,206 @@
     }
   }
 
+  // ------------------------------------------------------------------ rollouts
+
+  // GET /api/rollouts answers with whole rollouts (waves and items, portal/rollouts.ts list()); one without
+  // waves is read with GET /api/rollouts/:id. Asked for at every refresh while one is queued or running or a
+  // stopped one still has jobs running (and right after a cancel), otherwise every ROLLOUT_IDLE_TICKS-th refresh
+  // so one started elsewhere shows up. It is the page's one refresh loop, not a second one.
+  const ROLLOUT_IDLE_TICKS = 5;
+  const ACTIVE_ROLLOUT = ["queued", "running"];
+  /**
+   * A wave's bar counts the items whose `up` ended (succeeded, failed, interrupted) of all its items. Skipped items
+   * (halted, cancelled, customer destroyed) never ran: they are named beside the bar, never counted as done,
+   * so a halted wave shows how far it got instead of a full bar.
+   */
+  const FINISHED_ITEM = ["succeeded", "failed", "interrupted"];
+  const ENDED_JOB = ["succeeded", "failed", "interrupted"];
+  const fresh = () => ({ list: [], active: true, stale: true, idle: 0, running: new Set(), jobs: new Map() });
+  /**
+   * A rollout records its items' job states when it moves on (a job's end), and not at all once it stopped: an
+   * item "queued" may be running, and the items still running when a rollout was cancelled never get their end.
+   * The page shows the jobs' own states: `running` (GET /api/jobs?state=running, few: BYOC_MAX_PARALLEL) while a
+   * rollout is active, `jobs` (GET /api/jobs/:id, until the job ends) for the unfinished items of a stopped one.
+   */
+  const rollouts = fresh();
+
+  function itemState(x) {
+    if (!x.jobId || (x.state !== "queued" && x.state !== "running")) return x.state;
+    const known = rollouts.jobs.get(x.jobId);
+    if (known && known !== "unknown") return known;
+    return rollouts.running.has(x.jobId) ? "running" : x.state;
+  }
+  /** Job ids of a stopped rollout's items whose end it never recorded (and the page has not seen yet). */
+  function unfinishedJobs(r) {
+    if (ACTIVE_ROLLOUT.includes(r.state)) return [];
+    const ids = [];
+    for (const w of r.waves || []) {
+      for (const x of w.items) {
+        if (!x.jobId || (x.state !== "queued" && x.state !== "running")) continue;
+        const known = rollouts.jobs.get(x.jobId);
+        if (known !== "unknown" && !ENDED_JOB.includes(known)) ids.push(x.jobId);
+      }
+    }
+    return ids;
+  }
+  async function readUnfinishedJobs(list) {
+    const ids = list.flatMap(unfinishedJobs).slice(0, 50);
+    await Promise.all(ids.map(async (id) => {
+      try {
+        rollouts.jobs.set(id, (await api("GET", "/api/jobs/" + encodeURIComponent(id))).job.state);
+      } catch (err) {
+        if (err.status === 404) rollouts.jobs.set(id, "unknown"); // gone: show what the rollout recorded
+        else throw err;
+      }
+    }));
+    return list;
+  }
+  let uid = 0;
+  const nextId = (prefix) => prefix + "-" + ++uid;
+
+  function el(tag, cls, text) {
+    const n = document.createElement(tag);
+    if (cls) n.className = cls;
+    if (text !== undefined) n.textContent = text;
+    return n;
+  }
+
+  async function withDetails(list) {
+    return Promise.all(list.map(async (r) => (Array.isArray(r.waves) ? r : (await api("GET", "/api/rollouts/" + encodeURIComponent(r.id))).rollout)));
+  }
+
+  function renderRollouts(list) {
+    rollouts.list = list;
+    rollouts.active = list.some((r) => ACTIVE_ROLLOUT.includes(r.state) || unfinishedJobs(r).length > 0);
+    $("#rollouts-empty").hidden = list.length > 0;
+    sync($("#rollouts"), list, (r) => r.id, createRollout, updateRollout);
+  }
+
+  /** A rollout an action returned (cancel): shown at once, the next refresh asks again. */
+  function applyRollout(r) {
+    if (!r || !r.id) return;
+    const list = rollouts.list.some((x) => x.id === r.id) ? rollouts.list.map((x) => (x.id === r.id ? r : x)) : [r].concat(rollouts.list);
+    renderRollouts(list);
+    rollouts.stale = true;
+  }
+
+  function createRollout(r) {
+    const art = el("article", "rollout");
+    art.dataset.rolloutId = r.id;
+    const title = el("h3", "rollout-title");
+    title.id = nextId("rollout-title");
+    art.setAttribute("aria-labelledby", title.id);
+    title.append(el("span", "rollout-id"), " ", el("span", "state rollout-state"));
+    const reason = el("p", "rollout-reason");
+    reason.append(el("span", "label", "Reason: "), el("span", "rollout-reason-text"));
+    const halt = el("p", "rollout-halt");
+    halt.append(el("span", "label", "Halted: "), el("span", "rollout-halt-text"));
+    const waves = el("ol", "waves");
+    waves.setAttribute("aria-label", "Waves");
+    art.append(title, reason, el("p", "rollout-meta muted"), halt, el("div", "rollout-actions"), waves);
+    return art;
+  }
+
+  function updateRollout(art, r) {
+    setText($(".rollout-id", art), r.id);
+    const state = $(".rollout-state", art);
+    setText(state, r.state);
+    setClass(state, "state rollout-state state-" + r.state);
+    setText($(".rollout-reason-text", art), r.reason);
+    const sel = r.selector || {};
+    const what = sel.customers ? sel.customers.length + " chosen customers" : sel.environment ? "every " + sel.environment + " customer" : "every customer";
+    setText($(".rollout-meta", art), [
+      what,
+      "at most " + r.maxParallel + " at once",
+      r.haltOnFailure === false ? "carries on after failures" : "halts on the first failure",
+      r.ignoreWindows ? "ignores maintenance windows" : "waits for maintenance windows",
+      "by " + r.createdBy + " " + when(r.createdAt),
+      r.finishedAt ? "finished " + when(r.finishedAt) : "",
+    ].filter(Boolean).join(" · "));
+    const halt = $(".rollout-halt", art);
+    halt.hidden = !r.haltReason;
+    setText($(".rollout-halt-text", halt), r.haltReason || "");
+    const cancellable = has("operator") && ACTIVE_ROLLOUT.includes(r.state);
+    actions($(".rollout-actions", art), [me.user, cancellable].join("|"), (cell) => {
+      if (!cancellable) return;
+      const b = button("Cancel…", "cancel-rollout danger", () => confirmCancel(r.id));
+      b.setAttribute("aria-label", "Cancel rollout " + r.id);
+      cell.appendChild(b);
+    });
+    sync($(".waves", art), (r.waves || []).map((w, i) => ({ w, i })), (x) => String(x.i), createWave, updateWave);
+  }
+
+  function createWave({ w, i }) {
+    const li = el("li", "wave");
+    li.dataset.wave = String(i + 1);
+    const head = el("div", "wave-head");
+    const name = el("span", "wave-name", "Wave " + (i + 1));
+    name.id = nextId("wave-name");
+    const bar = el("progress", "wave-progress");
+    const count = el("span", "wave-count");
+    count.id = nextId("wave-count");
+    bar.setAttribute("aria-labelledby", name.id + " " + count.id);
+    head.append(name, bar, count, el("span", "state wave-state"));
+    const details = el("details", "wave-items");
+    details.open = w.items.length <= 12; // a big wave starts folded; the user's choice stays (built once)
+    const table = el("table", "items");
+    const caption = el("caption", "visually-hidden", "Customers of wave " + (i + 1));
+    const thead = el("thead");
+    const tr = el("tr");
+    for (const h of ["Customer", "Job", "State", "Note"]) tr.appendChild(el("th", "", h));
+    thead.appendChild(tr);
+    table.append(caption, thead, el("tbody"));
+    details.append(el("summary"), table);
+    li.append(head, details);
+    return li;
+  }
+
+  function updateWave(li, { w }) {
+    const total = w.items.length;
+    const finished = w.items.filter((x) => FINISHED_ITEM.includes(itemState(x))).length;
+    const failed = w.items.filter((x) => x.state === "failed").length;
+    const skipped = w.items.filter((x) => x.state === "skipped").length;
+    const bar = $(".wave-progress", li);
+    if (bar.getAttribute("max") !== String(total)) bar.setAttribute("max", String(total));
+    if (bar.getAttribute("value") !== String(finished)) bar.setAttribute("value", String(finished));
+    setText($(".wave-count", li), finished + " of " + total + " finished" + (failed ? ", " + failed + " failed" : "") + (skipped ? ", " + skipped + " skipped" : ""));
+    const state = $(".wave-state", li);
+    setText(state, w.state);
+    setClass(state, "state wave-state state-" + w.state);
+    setText($(".wave-items > summary", li), total + (total === 1 ? " customer" : " customers"));
+    sync($(".items tbody", li), w.items, (x) => x.customer, (x) => {
+      const tr = row(4);
+      tr.dataset.customer = x.customer;
+      return tr;
+    }, (tr, x) => {
+      const td = tr.children;
+      setText(td[0], x.customer);
+      actions(td[1], x.jobId || "", (cell) => {
+        if (!x.jobId) return void (cell.textContent = "—");
+        const b = button(x.jobId, "job-link", () => {
+          selectJob(x.jobId);
+          $("#job-detail").scrollIntoView({ block: "nearest" });
+        });
+        b.setAttribute("aria-label", "Show the log of " + x.jobId);
+        cell.appendChild(b);
+      });
+      const state = itemState(x);
+      setText(td[2], state);
+      setClass(td[2], "state state-" + state);
+      setText(td[3], x.message || "");
+    });
+  }
+
+  function confirmCancel(id) {
+    const dialog = $("#cancel-rollout-dialog");
+    $("#cancel-rollout-id").textContent = id;
+    dialog.dataset.rollout = id;
+    $("#cancel-rollout-reason").value = "";
+    dialog.showModal();
+    $("#cancel-rollout-reason").focus();
+  }
+
   // ------------------------------------------------------------------ audit
 
   function renderAudit(entries) {
@@ -402,8 +628,11 @@
         api("GET", "/api/jobs" + query({ state: "interrupted", limit: 50 })),
         api("GET", "/api/access-requests?limit=100"),
         has("auditor") ? api("GET", "/api/audit" + query({ order: "desc", limit: PAGE, cursor: cursorOf("audit") })) : null,
+        rollouts.stale || rollouts.active || rollouts.idle + 1 >= ROLLOUT_IDLE_TICKS ? api("GET", "/api/rollouts").then((r) => withDetails(r.rollouts)).then(readUnfinishedJobs) : null,
+        // Running jobs are few (BYOC_MAX_PARALLEL overall): the live state of a rollout's queued items.
+        rollouts.active ? api("GET", "/api/jobs" + query({ state: "running", limit: 1000 })) : null,
       ];
-      const [customers, jobs, interrupted, requests, audit] = await Promise.all(calls);
+      const [customers, jobs, interrupted, requests, audit, rolloutList, runningJobs] = await Promise.all(calls);
       pages.customers.next = customers.nextCursor;
       renderCustomers(customers.customers);
       showPager("customers", "#customers-pager");
@@ -418,6 +647,12 @@
         renderAudit(audit.entries);
         showPager("audit", "#audit-pager");
       }
+      if (runningJobs || rolloutList) rollouts.running = new Set(runningJobs ? runningJobs.jobs.map((j) => j.id) : []);
+      if (rolloutList) {
+        rollouts.stale = false;
+        rollouts.idle = 0;
+        renderRollouts(rolloutList);
+      } else rollouts.idle++;
     } catch (err) {
       say(err.message, true);
       if (err.status === 401) signOut();
@@ -460,6 +695,9 @@
     log.id = null;
     $("#job-detail").hidden = true;
     for (const sel of ["#customers", "#requests", "#jobs", "#interrupted-jobs", "#audit"]) $(sel + " tbody").replaceChildren();
+    $("#rollouts").replaceChildren();
+    Object.assign(rollouts, fresh());
+    if ($("#cancel-rollout-dialog").open) $("#cancel-rollout-dialog").close();
     for (const name of Object.keys(pages)) resetPages(name);
     $("#app").hidden = true;
     $("#whoami").hidden = true;
@@ -530,6 +768,20 @@
       dialog.close();
       // The typed name is also the server's confirmation (prod stacks with deletion protection need ?confirm=<id>).
       act(null, () => api("DELETE", "/api/customers/" + encodeURIComponent(stack) + query({ confirm: stack })), (r) => stack + ": destroy queued as " + r.job.id);
+    });
+
+    const cancelDialog = $("#cancel-rollout-dialog");
+    $("#cancel-rollout-keep").addEventListener("click", () => cancelDialog.close());
+    $("#cancel-rollout-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const id = cancelDialog.dataset.rollout;
+      const reason = $("#cancel-rollout-reason").value.trim();
+      cancelDialog.close();
+      // POST /api/rollouts/:id/cancel takes { reason? }: the rollout halts, with "cancelled by <user>: <reason>".
+      act(null, () => api("POST", "/api/rollouts/" + encodeURIComponent(id) + "/cancel", reason ? { reason } : {}), (r) => {
+        applyRollout(r.rollout);
+        return id + ": cancelled (" + r.rollout.state + "); jobs already running finish";
+      });
     });
 
     const saved = sessionStorage.getItem(KEY);
