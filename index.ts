@@ -3,9 +3,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as kubernetes from "@pulumi/kubernetes";
 import * as tailscale from "@pulumi/tailscale";
+import * as aws from "@pulumi/aws";
 import { loadStackConfig } from "./stacks/loader";
 import { kubernetesServiceCidrFor } from "./stacks/cidr";
 import { StackConfig } from "./stacks/schema";
+import { sourceIdentityFrom } from "./stacks/sourceIdentity";
 import { k8sLabels, registerStackConventions } from "./components/conventions";
 import { NetworkFlow, ResolvedFlow } from "./components/flows";
 import { DataPlaneNetwork } from "./components/DataPlaneNetwork";
@@ -17,9 +19,16 @@ import { TroubleshootingAccess } from "./components/TroubleshootingAccess";
 import { renderAclFragment } from "./components/render/tailscaleAcl";
 
 function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date()) {
-    registerStackConventions({ customer: config.customer.id, environment: config.environment });
+    const deployRole = config.access.deployRole;
+    registerStackConventions({ customer: config.customer.id, environment: config.environment, permissionsBoundary: deployRole?.boundaryArn });
     const name = `byoc-${config.customer.id}`;
     const flows: NetworkFlow[] = [];
+    // The customer's kill switch as this stack sees it: no tailnet agent or key, no engineer grant, no management CIDR.
+    const suspended = config.access.vendorAccess === "suspended";
+
+    // Everything AWS goes through the customer's bootstrap deploy role when the stack names one (required in prod).
+    const awsProvider = deployRole ? deployRoleProvider(name, config) : undefined;
+    const viaDeployRole = { providers: awsProvider ? [awsProvider] : [] };
 
     const network = new DataPlaneNetwork(name, {
         protect: config.environment === "prod",
@@ -29,7 +38,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         peering: config.network.peering,
         flowLogRetentionDays: config.baseline.logRetentionDays,
         kmsKeyArn: config.encryption.kmsKeyArn,
-    });
+    }, viaDeployRole);
     flows.push(...network.flows);
 
     // The tailnet endpoints' CA comes first: in the "tailnet" phase the cluster's Kubernetes provider trusts it.
@@ -42,6 +51,8 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         serviceCidr: kubernetesServiceCidrFor(config.network.vpcCidr),
         managementCidrs: config.controlPlane.managementCidrs,
         apiAccess: config.controlPlane.access,
+        vendorAccess: config.access.vendorAccess,
+        deployRole: deployRole && { roleArn: deployRole.roleArn, externalId: pulumi.secret(deployRole.externalId ?? OFFLINE_EXTERNAL_ID) },
         tailnetApi: {
             deviceName: tailnetDeviceName("kubernetes-api", config.customer.id, config.region),
             tlsServerName: tailnetHostname("kubernetes-api", config.customer.id, config.region, config.tailscale.domain),
@@ -53,9 +64,9 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         nodeCount: config.baseline.nodes,
         logRetentionDays: config.baseline.logRetentionDays,
         kmsKeyArn: config.encryption.kmsKeyArn,
-    });
+    }, viaDeployRole);
     flows.push(...cluster.flows);
-    const k8s = { providers: [cluster.provider] };
+    const k8s = { providers: [cluster.provider, ...viaDeployRole.providers] };
 
     // [ingress] Client queries: Istio behind an NLB, cert-manager TLS, the IP allow list on the NLB and at the gateway.
     const ingress = new IngressGateway(name, {
@@ -93,7 +104,11 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         customer: config.customer.id,
         clusterName: cluster.clusterName,
         maxCertificateHours: config.access.maxCertificateHours,
-        grants: config.access.grants,
+        // Suspended: no grant creates anything (the next `up` after suspension removes every certificate and entry).
+        grants: suspended ? [] : config.access.grants,
+        // With a deploy role, engineers come in through the bootstrap's support role: its trust (the customer's)
+        // then closes their way too. Without one, this account's own principals (its IAM policies decide).
+        engineerPrincipalArn: deployRole?.supportRoleArn,
         now,
         clickhouseNamespace: clickhouseNs.metadata.name,
     }, k8s);
@@ -104,7 +119,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         oauthClientId: secretOrUndefined(config.tailscaleProvider.oauthClientId),
         oauthClientSecret: secretOrUndefined(config.tailscaleProvider.oauthClientSecret),
     });
-    const tailnetEndpoints = config.tailscale.endpoints.map((endpoint) => new TailnetEndpoint(`${name}-${ENDPOINTS[endpoint].short}`, {
+    const tailnetEndpoints = (suspended ? [] : config.tailscale.endpoints).map((endpoint) => new TailnetEndpoint(`${name}-${ENDPOINTS[endpoint].short}`, {
         endpoint,
         customer: config.customer.id,
         region: config.region,
@@ -116,9 +131,10 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         // ClickHouse itself presents the system-tables endpoint's certificate (nginx passes TLS through).
         serverSecretNamespace: endpoint === "clickhouse-system" ? clickhouseNs.metadata.name : undefined,
         maxCertificateHours: config.access.maxCertificateHours,
-    }, { providers: [cluster.provider, tailnetProvider] }));
+    }, { providers: [cluster.provider, tailnetProvider, ...viaDeployRole.providers] }));
     flows.push(...TailnetEndpoint.combinedFlows(tailnetEndpoints, config.tailscale.oncallGroup, config.access.maxCertificateHours));
-    const tailnetAclFragment = renderAclFragment({
+    // Suspended: no endpoint, so nothing for the tailnet ACL to admit (the provider removes the fragment).
+    const tailnetAclFragment = suspended ? undefined : renderAclFragment({
         oncallGroup: config.tailscale.oncallGroup,
         tags: config.tailscale.tags,
         managementTag: config.tailscale.managementTag,
@@ -184,12 +200,48 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         tailnetDevices: pulumi.all(tailnetEndpoints.map((e) => e.device.apply((d) => [e.endpoint, { hostname: e.hostname, deviceName: e.deviceName, ...d }] as const))).apply(Object.fromEntries),
         tailnetDnsRecords: pulumi.all(tailnetEndpoints.map((e) => e.device.apply((d) => d.addresses.filter((a) => a.includes(".")).map((a) => ({ name: e.hostname, type: "A", value: a }))))).apply((r) => r.flat()),
         tailnetCaCertPem: tailnetCa.certPem,
-        tailnetAclFragment,
+        ...(tailnetAclFragment ? { tailnetAclFragment } : {}),
+        // The customer's kill switch as this stack applies it, and the deploy role it goes through (policy pack,
+        // portal and README read them).
+        vendorAccess: config.access.vendorAccess,
+        ...(deployRole ? { deployRoleArn: deployRole.roleArn } : {}),
         troubleshootingCaCertPem: access.caCertPem,
         troubleshootingGrants: access.grants,
         encryptionKeys: encryptionKeys(config, { secrets: cluster.secretsKeyArn, volumes: cluster.volumeKeyArn, thanos: telemetry.thanosKeyArn, flowLogs: network.flowLogKeyArn }),
         networkFlows: resolveFlows(flows),
     };
+}
+
+/** Offline (a stack file holds only ciphertext): the preview stands this in for the ExternalId. */
+const OFFLINE_EXTERNAL_ID = "offline-preview-placeholder-external-id";
+
+/**
+ * The AWS provider of every AWS resource and call of the stack: a session of the customer's bootstrap deploy role,
+ * with its ExternalId and the source identity of whoever runs `up` (so CloudTrail names them), one hour at most
+ * (the role's own limit), pinned to the role's account. It reads no `aws:` config, so the stack's are passed on.
+ * The EKS cluster is created through it, so EKS makes this role the cluster's admin (pulumi-eks v4.3.0 sets
+ * bootstrapClusterCreatorAdminPermissions: true, nodejs/eks/cluster/cluster.ts) and the kubeconfigs sign as it.
+ */
+function deployRoleProvider(name: string, config: StackConfig): aws.Provider {
+    const role = config.access.deployRole!;
+    const identity = sourceIdentityFrom();
+    const s = config.awsSettings;
+    return new aws.Provider(`${name}-aws`, {
+        region: config.region as aws.Region,
+        profile: config.awsProfile,
+        allowedAccountIds: [role.account],
+        forbiddenAccountIds: s.forbiddenAccountIds,
+        defaultTags: s.defaultTags,
+        maxRetries: s.maxRetries,
+        retryMode: s.retryMode,
+        assumeRoles: [{
+            roleArn: role.roleArn,
+            externalId: pulumi.secret(role.externalId ?? OFFLINE_EXTERNAL_ID),
+            sourceIdentity: identity,
+            sessionName: identity,
+            duration: "1h",
+        }],
+    });
 }
 
 /**

@@ -160,9 +160,11 @@ export class DeploymentsEngine implements StackEngine {
      * and secret environment, BYOC_STACK, the stack's config in BYOC_STACK_CONFIG (its secret keys apart, in the
      * secret BYOC_STACK_SECRETS), and the pre-run commands that apply it.
      */
-    runEnvironment(stack: string, raw: Record<string, unknown>, secrets: Record<string, string> = {}): { env: Record<string, string>; secretEnv: Record<string, string>; preRunCommands: string[] } {
+    runEnvironment(stack: string, raw: Record<string, unknown>, secrets: Record<string, string> = {}, sourceIdentity?: string): { env: Record<string, string>; secretEnv: Record<string, string>; preRunCommands: string[] } {
         const s = this.settings;
         const env: Record<string, string> = { ...s.env, BYOC_STACK: this.fullName(stack), BYOC_STACK_CONFIG: JSON.stringify(configJson(raw, secrets)) };
+        // Who asked for the run: the deploy role's session names them in the customer's CloudTrail.
+        if (sourceIdentity) env.BYOC_SOURCE_IDENTITY = sourceIdentity;
         const secretEnv: Record<string, string> = { ...s.envSecrets };
         const own = Object.fromEntries(Object.entries(secrets).filter(([k]) => k in raw).map(([k, v]) => [k, { value: v, secret: true }]));
         const preRunCommands = [...s.preRunCommands, CONFIG_PRE_RUN];
@@ -174,13 +176,13 @@ export class DeploymentsEngine implements StackEngine {
     }
 
     /** One RemoteStack per run: the run's config travels in its remote environment. */
-    async remoteStack(stack: string, raw: Record<string, unknown>, secrets: Record<string, string> = {}): Promise<RemoteStack> {
+    async remoteStack(stack: string, raw: Record<string, unknown>, secrets: Record<string, string> = {}, sourceIdentity?: string): Promise<RemoteStack> {
         const s = this.settings;
         const args: RemoteGitProgramArgs = { stackName: this.fullName(stack), url: s.url, projectPath: s.projectPath };
         if (s.branch) args.branch = s.branch;
         if (s.commitHash) args.commitHash = s.commitHash;
         if (s.gitToken) args.auth = { personalAccessToken: s.gitToken };
-        const run = this.runEnvironment(stack, raw, secrets);
+        const run = this.runEnvironment(stack, raw, secrets, sourceIdentity);
         const envVars: RemoteWorkspaceOptions["envVars"] = { ...run.env };
         for (const [k, v] of Object.entries(run.secretEnv)) envVars[k] = { secret: v };
         const remote = await RemoteWorkspace.createOrSelectStack(args, {
@@ -213,7 +215,7 @@ export class DeploymentsEngine implements StackEngine {
             for (const l of lines) ctx.log(l.replace(/\r$/, ""));
         };
         try {
-            const s = await this.remoteStack(stack, raw, ctx.secrets);
+            const s = await this.remoteStack(stack, raw, ctx.secrets, ctx.sourceIdentity);
             ctx.log(`pulumi ${op} --remote on Pulumi Deployments (${this.fullName(stack)}${this.settings.agentPoolId ? `, agent pool ${this.settings.agentPoolId}` : ""})`);
             switch (op) {
                 case "preview": {
@@ -268,7 +270,7 @@ export class DeploymentsEngine implements StackEngine {
         const full = this.fullName(stack);
         const ref: StackRef = { organization: s.organization, project: s.project, stack };
         const target = { apiUrl: s.apiUrl, token: s.accessToken };
-        const run = this.runEnvironment(stack, raw, ctx.secrets);
+        const run = this.runEnvironment(stack, raw, ctx.secrets, ctx.sourceIdentity);
         const mask = masker([...Object.values(run.secretEnv), ...Object.values(ctx.secrets ?? {}), s.gitToken, s.accessToken]);
         const log = (line: string) => ctx.log(mask(line));
         const fetchImpl = this.options.fetch;

@@ -29,18 +29,18 @@ export class PulumiEngine implements StackEngine {
 
     constructor(readonly options: PulumiEngineOptions) {}
 
-    private async workspace(): Promise<LocalWorkspace> {
+    private async workspace(ctx?: RunContext): Promise<LocalWorkspace> {
         this.command ??= this.options.pulumiCommand ? Promise.resolve(this.options.pulumiCommand) : PulumiCommand.get();
         return LocalWorkspace.create({
             workDir: this.options.workDir,
             pulumiCommand: await this.command,
-            envVars: this.options.envVars,
+            envVars: { ...this.options.envVars, ...(ctx?.sourceIdentity ? { BYOC_SOURCE_IDENTITY: ctx.sourceIdentity } : {}) },
             secretsProvider: this.options.secretsProvider,
         });
     }
 
-    private async select(stack: string, create: boolean): Promise<Stack> {
-        const ws = await this.workspace();
+    private async select(stack: string, create: boolean, ctx?: RunContext): Promise<Stack> {
+        const ws = await this.workspace(ctx);
         return create ? Stack.createOrSelect(stack, ws) : Stack.select(stack, ws);
     }
 
@@ -77,7 +77,7 @@ export class PulumiEngine implements StackEngine {
 
     async run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
         return this.guard(stack, async () => {
-            const s = await this.select(stack, false);
+            const s = await this.select(stack, false, ctx);
             const violations: PolicyViolation[] = [];
             const onOutput = lineSplitter(ctx.log);
             const onEvent = (e: EngineEvent) => {
@@ -125,7 +125,7 @@ export class PulumiEngine implements StackEngine {
      */
     async drift(stack: string, _raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
         return this.guard(stack, async () => {
-            const s = await this.select(stack, false);
+            const s = await this.select(stack, false, ctx);
             const changes: DriftChange[] = [];
             const onOutput = lineSplitter(ctx.log);
             const onEvent = (e: EngineEvent) => {

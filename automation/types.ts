@@ -62,6 +62,18 @@ export interface RunContext {
      * engine has no use for them and never writes them anywhere.
      */
     secrets?: Record<string, string>;
+    /**
+     * Who the run is for (the portal: the user who asked for the job), passed to the program as BYOC_SOURCE_IDENTITY:
+     * a stack that deploys through the customer's deploy role sets it as the STS source identity, so the customer's
+     * CloudTrail names that person on every call (stacks/sourceIdentity.ts).
+     */
+    sourceIdentity?: string;
+}
+
+/** An actor as an STS source identity: [\w+=,.@-], 2–64 characters ("system:drift" → "system-drift"). */
+export function sourceIdentityOf(actor: string): string {
+    const clean = actor.replace(/[^\w+=,.@-]/g, "-").replace(/^aws-/i, "byoc-aws-").slice(0, 64);
+    return clean.length >= 2 ? clean : `byoc-${clean}`;
 }
 
 export interface StackEngine {

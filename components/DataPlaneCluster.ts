@@ -8,8 +8,8 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import { apiServerClusterIp, opensToInternet } from "../stacks/cidr";
-import type { ApiAccess } from "../stacks/schema";
-import { endpointSettings, managementFlowRestriction, providerViaTailnet, tailnetKubeconfig } from "./render/apiAccess";
+import type { ApiAccess, VendorAccessState } from "../stacks/schema";
+import { endpointKubeconfig, endpointSettings, managementFlowRestriction, providerViaTailnet, tailnetKubeconfig } from "./render/apiAccess";
 import { ByocComponent, KEY_OPTS } from "./conventions";
 import { NetworkFlow } from "./flows";
 import { dataKeyPolicy, ebsCsiKmsPolicy, podIdentityTrustPolicy } from "./render/iam";
@@ -27,6 +27,13 @@ export interface DataPlaneClusterArgs {
     managementCidrs: string[];
     /** How management reaches the API in this phase of the stack (stacks/schema.ts ApiAccess). */
     apiAccess: ApiAccess;
+    /** "suspended": no public endpoint at all, and the Kubernetes provider uses the (private) EKS endpoint. */
+    vendorAccess?: VendorAccessState;
+    /**
+     * The customer's bootstrap deploy role the stack deploys through. The kubeconfigs then sign their EKS tokens as
+     * that role (render/apiAccess.ts eksTokenExec), the identity that created the cluster and so its admin.
+     */
+    deployRole?: { roleArn: string; externalId: pulumi.Input<string> };
     /** Required when apiAccess is "tailnet": where the Kubernetes provider reaches the API instead. */
     tailnetApi?: { deviceName: string; tlsServerName: string; caCertPem: pulumi.Input<string>; region: string; awsProfile?: string };
     kubernetesVersion?: pulumi.Input<string>;
@@ -99,8 +106,11 @@ export class DataPlaneCluster extends ByocComponent {
         const nodes = this.createNodes(name, args, this.clusterName, dataKeyArn);
         const podIdentityAgent = this.createAddons(name, this.clusterName, nodes, dataKeyArn);
 
-        const endpoint = endpointSettings(args.apiAccess, args.managementCidrs);
-        const kubeconfig = providerViaTailnet(args.apiAccess) ? this.tailnetKubeconfig(args) : cluster.kubeconfigJson;
+        const vendorAccess = args.vendorAccess ?? "enabled";
+        const endpoint = endpointSettings(args.apiAccess, args.managementCidrs, vendorAccess);
+        const kubeconfig = providerViaTailnet(args.apiAccess, vendorAccess)
+            ? this.tailnetKubeconfig(args)
+            : args.deployRole ? this.endpointKubeconfig(args, cluster) : cluster.kubeconfigJson;
         this.provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig,
             // The same cluster whichever way it is reached: switching phases updates the provider in place
@@ -123,7 +133,7 @@ export class DataPlaneCluster extends ByocComponent {
             flow: "Management → EKS API",
             direction: "inbound",
             exposure: endpoint.endpointPublicAccess ? "public" : "private",
-            restrictedBy: managementFlowRestriction(args.apiAccess, args.managementCidrs),
+            restrictedBy: managementFlowRestriction(args.apiAccess, args.managementCidrs, vendorAccess),
             component: "DataPlaneCluster",
         }];
         this.registerOutputs({
@@ -149,15 +159,33 @@ export class DataPlaneCluster extends ByocComponent {
         }
     }
 
+    /**
+     * The cluster's service role, created here rather than by pulumi-eks so it carries the stack's permissions
+     * boundary like every other role (conventions.ts) and the deploy role can pass it (its name is in scope).
+     */
+    private createServiceRole(name: string) {
+        const role = new aws.iam.Role(`${name}-eks-service`, {
+            description: "EKS manages the data plane's cluster with this role",
+            assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "eks.amazonaws.com" }),
+        }, { parent: this });
+        const policy = new aws.iam.RolePolicyAttachment(`${name}-eks-service`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" }, { parent: this });
+        return { role, policy };
+    }
+
     private createCluster(name: string, args: DataPlaneClusterArgs, secretsKeyArn: pulumi.Output<string>, logGroup: aws.cloudwatch.LogGroup): eks.Cluster {
+        const service = this.createServiceRole(name);
+        // A remote component gets only the providers passed to it explicitly, not its parent's (the SDK sends
+        // opts.providers alone for remote resources), so the deploy-role provider is handed on here.
+        const awsProvider = this.getProvider("aws::");
         return new eks.Cluster(`${name}-eks`, {
+            serviceRole: service.role,
             name: args.clusterName,
             version: args.kubernetesVersion ?? KUBERNETES_VERSION,
             vpcId: args.vpcId,
             privateSubnetIds: args.privateSubnetIds,
             kubernetesServiceIpAddressRange: args.serviceCidr,
             endpointPrivateAccess: true,
-            ...endpointSettings(args.apiAccess, args.managementCidrs),
+            ...endpointSettings(args.apiAccess, args.managementCidrs, args.vendorAccess),
             encryptionConfigKeyArn: secretsKeyArn,
             enabledClusterLogTypes: ["api", "audit", "authenticator"],
             // Access entries (not aws-auth) so troubleshooting access can be granted and revoked per engineer.
@@ -172,7 +200,7 @@ export class DataPlaneCluster extends ByocComponent {
             // telemetry workloads would be decoration.
             vpcCniOptions: { enableNetworkPolicy: true },
             tags: {},
-        }, { parent: this, dependsOn: [logGroup], protect: args.protect === true });
+        }, { parent: this, dependsOn: [logGroup, service.policy], protect: args.protect === true, ...(awsProvider ? { providers: { aws: awsProvider } } : {}) });
     }
 
     /**
@@ -252,7 +280,20 @@ export class DataPlaneCluster extends ByocComponent {
 
     private tailnetKubeconfig(args: DataPlaneClusterArgs): pulumi.Output<string> {
         const t = args.tailnetApi!;
-        return pulumi.all([args.clusterName, t.caCertPem]).apply(([clusterName, caCertPem]) =>
-            JSON.stringify(tailnetKubeconfig({ clusterName, region: t.region, deviceName: t.deviceName, tlsServerName: t.tlsServerName, caCertPem, awsProfile: t.awsProfile })));
+        return pulumi.all([args.clusterName, t.caCertPem, args.deployRole?.externalId]).apply(([clusterName, caCertPem, externalId]) =>
+            JSON.stringify(tailnetKubeconfig({
+                clusterName, region: t.region, deviceName: t.deviceName, tlsServerName: t.tlsServerName, caCertPem, awsProfile: t.awsProfile,
+                deployRole: args.deployRole && { roleArn: args.deployRole.roleArn, externalId: externalId ?? "" },
+            })));
+    }
+
+    /** The EKS endpoint with the deploy role's token (pulumi-eks's own kubeconfig would sign as the ambient identity). */
+    private endpointKubeconfig(args: DataPlaneClusterArgs, cluster: eks.Cluster): pulumi.Output<string> {
+        const region = args.tailnetApi?.region ?? aws.getRegionOutput({}, { parent: this }).region;
+        return pulumi.all([args.clusterName, cluster.eksCluster.endpoint, cluster.eksCluster.certificateAuthority.data, args.deployRole!.externalId, region])
+            .apply(([clusterName, endpoint, certificateAuthorityData, externalId, r]) => JSON.stringify(endpointKubeconfig({
+                clusterName, region: r, endpoint, certificateAuthorityData, awsProfile: args.tailnetApi?.awsProfile,
+                deployRole: { roleArn: args.deployRole!.roleArn, externalId },
+            })));
     }
 }

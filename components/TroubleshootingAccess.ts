@@ -142,7 +142,8 @@ export class TroubleshootingAccess extends ByocComponent {
             // A role per grant: its trust policy itself expires at notAfter, so access ends even before the next
             // `pulumi up` removes the role and its access entry; sessions are capped at one hour.
             const role = new aws.iam.Role(`${name}-grant-${grant.id}`, {
-                namePrefix: "byoc-ts-",
+                // In the data plane's name scope (byoc-<customer>-…): the deploy role may only create roles there.
+                namePrefix: `byoc-${args.customer}-ts-`,
                 description: `Troubleshooting grant ${grant.id} for ${grant.engineer}, approved by ${grant.approvedBy}, until ${grant.notAfter}`.slice(0, 1000),
                 maxSessionDuration: 3600,
                 assumeRolePolicy: pulumi.output(principal).apply((p) => JSON.stringify({
@@ -155,6 +156,14 @@ export class TroubleshootingAccess extends ByocComponent {
                             StringEquals: { "sts:RoleSessionName": grant.engineer },
                             DateLessThan: { "aws:CurrentTime": new Date(grant.notAfter).toISOString() },
                         },
+                    }, {
+                        // Chained from the bootstrap's support role, whose sessions carry a source identity: STS
+                        // authorizes passing it on as sts:SetSourceIdentity (IAM User Guide, "Monitor and control
+                        // actions taken with assumed roles"), so CloudTrail still names the engineer here.
+                        Effect: "Allow",
+                        Principal: { AWS: p },
+                        Action: "sts:SetSourceIdentity",
+                        Condition: { DateLessThan: { "aws:CurrentTime": new Date(grant.notAfter).toISOString() } },
                     }],
                 })),
                 tags: { ...roleTags("troubleshooting"), "byoc:grant": grant.id, "byoc:engineer": grant.engineer, "byoc:not-after": new Date(grant.notAfter).toISOString() },

@@ -19,6 +19,16 @@ export type Role =
 export interface StackIdentity {
     customer: string;
     environment: string;
+    /**
+     * The customer's permissions boundary (byoc-bootstrap), set on every IAM role the stack creates: the deploy role
+     * may only create roles that carry it, and the policy pack rejects a role without it.
+     */
+    permissionsBoundary?: string;
+}
+
+/** Every IAM role carries the boundary: a transformation, so no role can forget it (the boundary wins over a role's own). */
+export function boundaryTransformation(boundaryArn: string): pulumi.ResourceTransformation {
+    return ({ type, props, opts }) => (type === "aws:iam/role:Role" ? { props: { ...props, permissionsBoundary: boundaryArn }, opts } : undefined);
 }
 
 /** Tags that identify a resource's role; merged over the conventions' tags. */
@@ -78,6 +88,7 @@ export function registerStackConventions(id: StackIdentity): void {
             { "app.kubernetes.io/part-of": PART_OF, "app.kubernetes.io/managed-by": "pulumi" },
         ),
     );
+    if (id.permissionsBoundary) pulumi.runtime.registerStackTransformation(boundaryTransformation(id.permissionsBoundary));
 }
 
 /**

@@ -68,7 +68,10 @@ const resourceMocks: Record<string, ResourceMock> = {
                 kubeconfigJson: JSON.stringify(mockKubeconfig(clusterName, endpoint, r)),
                 kubeconfig: mockKubeconfig(clusterName, endpoint, r),
                 // A resource reference in a real run (outputs of the aws.eks.Cluster child); its fields suffice here.
-                eksCluster: { name: clusterName, arn: arn("eks", r, `cluster/${clusterName}`), endpoint, id: clusterName },
+                eksCluster: {
+                    name: clusterName, arn: arn("eks", r, `cluster/${clusterName}`), endpoint, id: clusterName,
+                    certificateAuthority: { data: Buffer.from(`mock-ca-${clusterName}`).toString("base64") },
+                },
                 clusterSecurityGroupId: `sg-${hex(name + "cluster", 17)}`,
                 nodeSecurityGroupId: `sg-${hex(name + "nodes", 17)}`,
                 oidcIssuer: `oidc.eks.${r}.amazonaws.com/id/${hex(name, 32).toUpperCase()}`,

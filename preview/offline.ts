@@ -24,6 +24,9 @@ export interface OfflineResult {
     resourceCount: number;
 }
 
+/** The source identity the offline preview stands in for whoever would run `up`. */
+export const OFFLINE_SOURCE_IDENTITY = "offline-preview";
+
 export interface OfflineOptions {
     /** The instant grants are judged against; defaults to the wall clock. */
     now?: Date;
@@ -34,6 +37,9 @@ export async function offlinePreview(stack: string, raw: Record<string, unknown>
     if (!parsed.ok) return { exitCode: 2, problems: parsed.problems, resourceCount: 0 };
     const config = parsed.config;
 
+    // Nobody assumes the deploy role offline; a stand-in source identity keeps the program's check quiet (a real
+    // `pulumi up` through the deploy role needs BYOC_SOURCE_IDENTITY of whoever runs it).
+    process.env.BYOC_SOURCE_IDENTITY ??= OFFLINE_SOURCE_IDENTITY;
     // Loaded here, not at the top: a config error should answer without loading the provider SDKs.
     const dataPlane: typeof import("../index") = require("../index");
     let run: ProgramRun;

@@ -20,6 +20,8 @@ export interface RecordedResource {
     id?: string;
     parent?: string;
     provider?: string;
+    /** Components (remote ones included): the providers passed to them explicitly, package → provider reference. */
+    providers?: Record<string, string>;
     dependencies: string[];
     propertyDependencies: Record<string, string[]>;
     inputs: Record<string, any>;
@@ -67,6 +69,32 @@ function newUrn(parent: string, type: string, name: string): string {
     return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualified}::${name}`;
 }
 
+/** The serialized form of a resource reference (sdk/go/common/resource/sig: ResourceReference). */
+const RESOURCE_REFERENCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/**
+ * Resource references (a Role passed to eks.Cluster's serviceRole) as `pulumi stack export` keeps them — the
+ * reference with its URN — not the SDK object deserializing made of them, which has no JSON form.
+ */
+function withResourceReferences(value: any, raw: any): any {
+    if (raw && typeof raw === "object" && !Array.isArray(raw)) {
+        if (raw[SIG_KEY] === RESOURCE_REFERENCE_SIG) return raw;
+        if (value && typeof value === "object" && !Array.isArray(value)) {
+            for (const k of Object.keys(value)) value[k] = withResourceReferences(value[k], raw[k]);
+        }
+    } else if (Array.isArray(raw) && Array.isArray(value)) {
+        return value.map((v, i) => withResourceReferences(v, raw[i]));
+    }
+    return value;
+}
+
+function providersOf(req: any): { providers?: Record<string, string> } {
+    const map = req.getProvidersMap?.();
+    if (!map || map.getLength() === 0) return {};
+    return { providers: Object.fromEntries(map.entries()) };
+}
+
 class RecordingMonitor extends MockMonitor {
     readonly recorded = new Map<string, RecordedResource>();
     readonly duplicates: string[] = [];
@@ -81,7 +109,7 @@ class RecordingMonitor extends MockMonitor {
             const type: string = req.getType();
             const name: string = req.getName();
             const custom: boolean = req.getCustom();
-            const inputs = rpc.deserializeProperties(req.getObject());
+            const inputs = withResourceReferences(rpc.deserializeProperties(req.getObject()), req.getObject().toJavaScript());
             const urn = newUrn(req.getParent(), type, name);
             // Checked and claimed before the first await: registrations interleave.
             if (this.seen.has(urn)) {
@@ -102,6 +130,7 @@ class RecordingMonitor extends MockMonitor {
                 id: custom ? result.id ?? "" : undefined,
                 parent: req.getParent() || undefined,
                 provider: req.getProvider() || undefined,
+                ...(custom ? {} : providersOf(req)),
                 dependencies: req.getDependenciesList(),
                 propertyDependencies,
                 inputs,

@@ -11,6 +11,40 @@ const cidr = z.string({ error: "must be a CIDR string such as 203.0.113.0/24" })
     if (problem) ctx.addIssue({ code: "custom", message: problem, input: v });
 });
 const regionPattern = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+/** `arn:<partition>:iam::<account>:role/byoc-bootstrap-<customer>-deploy`, the bootstrap's deploy role (bootstrap/policies.ts). */
+const DEPLOY_ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/byoc-bootstrap-([a-z0-9-]+)-deploy$/;
+/** STS's ExternalId alphabet and length (AssumeRole API reference), as bootstrap/config.ts checks it. */
+const EXTERNAL_ID = /^[A-Za-z0-9_+=,.@:\/-]{16,1224}$/;
+export const VENDOR_ACCESS = ["enabled", "suspended"] as const;
+export type VendorAccessState = (typeof VENDOR_ACCESS)[number];
+
+/** The bootstrap roles and boundary a deploy role ARN implies (their names are fixed by bootstrap/policies.ts). */
+export interface DeployRole {
+    roleArn: string;
+    /** Undefined when only ciphertext is at hand (a stack file read offline). */
+    externalId?: string;
+    account: string;
+    partition: string;
+    /** The permissions boundary every IAM role of the data plane carries. */
+    boundaryArn: string;
+    /** The bootstrap's support role: troubleshooting grants chain from it, so the customer's switch closes them too. */
+    supportRoleArn: string;
+}
+
+export function deployRoleOf(roleArn: string, externalId: unknown): DeployRole | undefined {
+    const m = DEPLOY_ROLE_ARN.exec(roleArn);
+    if (!m) return undefined;
+    const [, partition, account, customer] = m;
+    return {
+        roleArn,
+        externalId: typeof externalId === "string" ? externalId : undefined,
+        account,
+        partition,
+        boundaryArn: `arn:${partition}:iam::${account}:policy/byoc-bootstrap-${customer}-boundary`,
+        supportRoleArn: `arn:${partition}:iam::${account}:role/byoc-bootstrap-${customer}-support`,
+    };
+}
+
 const email = (what: string) => z.string({ error: `must be ${what}` }).email({ message: `must be ${what}` });
 const dnsLabel = z
     .string({ error: "must be a string" })
@@ -86,6 +120,16 @@ export const sections = {
         message: "must be an AWS region such as us-east-1",
     }),
     environment: z.enum(["dev", "prod"], { error: 'must be "dev" or "prod"' }),
+    /**
+     * The ExternalId the customer's bootstrap deploy role requires: a secret of its own key, like the Tailscale
+     * OAuth client (`pulumi config set --secret byoc:deployExternalId …`; the portal takes it as { "secret": … }).
+     */
+    deployExternalId: z
+        .union([
+            z.string().regex(EXTERNAL_ID, { message: "must be 16–1224 characters of A-Za-z0-9_+=,.@:/- (the ExternalId set in the customer's byoc-bootstrap stack)" }),
+            z.object({ secure: z.string() }).strict(),
+        ], { error: "must be the ExternalId set in the customer's byoc-bootstrap stack (a secret)" })
+        .optional(),
     customer: z
         .object({
             id: dnsLabel,
@@ -190,6 +234,13 @@ export const sections = {
                 .optional(),
             approvers: z.array(email("an e-mail address")).optional(),
             grants: z.array(grant).optional(),
+            /** The bootstrap's deploy role (bootstrap/README.md): the explicit AWS provider assumes it. */
+            deployRoleArn: z
+                .string({ error: "must be the deployRoleArn output of the customer's byoc-bootstrap stack" })
+                .regex(DEPLOY_ROLE_ARN, { message: "must be the deployRoleArn output of the customer's byoc-bootstrap stack, such as arn:aws:iam::111122223333:role/byoc-bootstrap-acme-deploy" })
+                .optional(),
+            /** The data plane's view of the customer's kill switch (README "Vendor access"). */
+            vendorAccess: z.enum(VENDOR_ACCESS, { error: 'must be "enabled" or "suspended"' }).optional(),
         })
         .strict(),
 };
@@ -250,8 +301,18 @@ export interface StackConfig {
     tailscaleProvider: { tailnet: string; oauthClientId?: string; oauthClientSecret?: string };
     /** `aws:profile`, when the stack names one: the kubeconfigs' `aws eks get-token` must use the same credentials. */
     awsProfile?: string;
+    /** The stack's other `aws:*` provider keys, which the explicit deploy-role provider must carry itself (it reads no `aws:` config). */
+    awsSettings: AwsSettings;
     telemetry: Sections["telemetry"];
-    access: { maxCertificateHours: number; approvers: string[]; grants: Grant[] };
+    access: {
+        maxCertificateHours: number;
+        approvers: string[];
+        grants: Grant[];
+        /** The customer's bootstrap deploy role; required in prod. Undefined: the ambient credentials deploy (dev). */
+        deployRole?: DeployRole;
+        /** "suspended": no vendor path at all (no tailnet agents or keys, no grants, no management CIDRs). */
+        vendorAccess: VendorAccessState;
+    };
     baseline: Baseline;
 }
 
@@ -483,6 +544,7 @@ export function parseStackConfig(input: Record<string, unknown>): ParseResult {
             }
         });
     }
+    checkDeployRole(parsed, raw, add);
 
     if (problems.length > 0) return { ok: false, problems };
     const s = parsed as Sections;
@@ -517,14 +579,70 @@ export function parseStackConfig(input: Record<string, unknown>): ParseResult {
             },
             telemetry: s.telemetry,
             awsProfile: plainString(raw["aws:profile"]),
+            awsSettings: awsSettingsOf(raw),
             access: {
                 maxCertificateHours: s.access?.maxCertificateHours ?? baseline.maxCertificateHours,
                 approvers: s.access?.approvers ?? [],
                 grants: s.access?.grants ?? [],
+                deployRole: s.access?.deployRoleArn ? deployRoleOf(s.access.deployRoleArn, raw["byoc:deployExternalId"]) : undefined,
+                vendorAccess: s.access?.vendorAccess ?? "enabled",
             },
             baseline,
         },
     };
+}
+
+/**
+ * The deploy role: required in prod (every prod change goes through the customer's bootstrap role, with a source
+ * identity); the role of this customer's bootstrap, in the account the stack is pinned to; with its ExternalId.
+ */
+function checkDeployRole(parsed: Partial<Sections>, raw: Record<string, unknown>, add: (path: string, value: unknown, message: string) => void): void {
+    const access = parsed.access;
+    const roleArn = access?.deployRoleArn;
+    const rawAccess = raw["byoc:access"];
+    // A deploy role in a byoc:access that failed validation has had its problem reported already.
+    const givenButInvalid = rawAccess !== null && typeof rawAccess === "object" && "deployRoleArn" in rawAccess;
+    if (!roleArn) {
+        if (parsed.environment === "prod" && !givenButInvalid) {
+            add("byoc:access.deployRoleArn", undefined, "is required in prod: the data plane deploys through the deploy role of the customer's byoc-bootstrap stack (its deployRoleArn output; bootstrap/README.md)");
+        }
+        if (parsed.deployExternalId !== undefined && !givenButInvalid) add("byoc:deployExternalId", "[secret]", "only applies with byoc:access.deployRoleArn");
+        return;
+    }
+    const role = deployRoleOf(roleArn, parsed.deployExternalId)!;
+    const customer = parsed.customer?.id;
+    if (customer && roleArn.split("/").pop() !== `byoc-bootstrap-${customer}-deploy`) {
+        add("byoc:access.deployRoleArn", roleArn, `is another customer's deploy role; this stack's is role/byoc-bootstrap-${customer}-deploy`);
+    }
+    if (parsed.deployExternalId === undefined) {
+        add("byoc:deployExternalId", undefined, "is required with byoc:access.deployRoleArn: the ExternalId set in the customer's byoc-bootstrap stack (`pulumi config set --secret byoc:deployExternalId …`)");
+    }
+    const allowed = raw["aws:allowedAccountIds"];
+    if (Array.isArray(allowed) && allowed.length > 0 && !allowed.map(String).includes(role.account)) {
+        add("byoc:access.deployRoleArn", roleArn, `is in account ${role.account}, which aws:allowedAccountIds (${allowed.join(", ")}) does not list`);
+    }
+}
+
+export interface AwsSettings {
+    allowedAccountIds?: string[];
+    forbiddenAccountIds?: string[];
+    defaultTags?: { tags?: Record<string, string> };
+    maxRetries?: number;
+    retryMode?: string;
+}
+
+/** `aws:allowedAccountIds`, `aws:forbiddenAccountIds`, `aws:defaultTags`, `aws:maxRetries`, `aws:retryMode` as set. */
+function awsSettingsOf(raw: Record<string, unknown>): AwsSettings {
+    const out: AwsSettings = {};
+    const strings = (v: unknown) => (Array.isArray(v) ? v.map(String) : undefined);
+    if (strings(raw["aws:allowedAccountIds"])) out.allowedAccountIds = strings(raw["aws:allowedAccountIds"]);
+    if (strings(raw["aws:forbiddenAccountIds"])) out.forbiddenAccountIds = strings(raw["aws:forbiddenAccountIds"]);
+    const tags = raw["aws:defaultTags"];
+    if (tags && typeof tags === "object" && !Array.isArray(tags)) out.defaultTags = tags as AwsSettings["defaultTags"];
+    const retries = Number(raw["aws:maxRetries"]);
+    if (raw["aws:maxRetries"] !== undefined && Number.isInteger(retries)) out.maxRetries = retries;
+    if (typeof raw["aws:retryMode"] === "string") out.retryMode = raw["aws:retryMode"] as string;
+    return out;
 }
 
 /** A config value the engine decrypted (a string); `{ secure: … }` ciphertext read from a stack file is not one. */

@@ -60,3 +60,8 @@ export class Stack {
         return evaluatePolicies(parseSnapshot(toStackExport(this.run)).resources, { env });
     }
 }
+
+/** A value as the engine hands it to a provider: a secret's plaintext (the snapshot keeps secrets wrapped). */
+export function unsecret(v: any): any {
+    return v && typeof v === "object" && v["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270" ? v.value : v;
+}

@@ -101,6 +101,14 @@ describe("automation: deployments engine (RemoteWorkspace, recording fake CLI)",
         assert.ok(up.some((a, i) => up[i - 1] === "--remote-env-secret" && a.startsWith("BYOC_STACK_SECRETS=") && a.includes("s3cret")), "the secret goes through --remote-env-secret");
     });
 
+    it("names who asked for the run as BYOC_SOURCE_IDENTITY, so the deploy role's session carries it", async () => {
+        const e = createEngine({ env: ENV });
+        const r = await e.run("up", "globex", raw, { ...ctx, sourceIdentity: "alice@example.com" });
+        assert.equal(r.outcome, "succeeded", r.message);
+        const up = fake.argv().find((a) => a[0] === "up")!;
+        assert.ok(up.some((a, i) => up[i - 1] === "--remote-env" && a === "BYOC_SOURCE_IDENTITY=alice@example.com"), up.join(" "));
+    });
+
     it("preview, refresh and destroy are remote too; commit instead of branch; no pool → no pool flag", async () => {
         const e = createEngine({ env: { ...ENV, BYOC_DEPLOYMENTS_BRANCH: "", BYOC_DEPLOYMENTS_COMMIT: "0123abc", BYOC_DEPLOYMENTS_AGENT_POOL_ID: "" } });
         for (const op of ["preview", "refresh", "destroy"] as const) {

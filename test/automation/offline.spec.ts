@@ -9,7 +9,7 @@ import { threadId as mainThreadId } from "worker_threads";
 import { OfflineEngine, OperationResult, RunContext } from "../../automation";
 import { defaultWorkerCount, WorkerRun } from "../../automation/offline";
 import { startPortal } from "../../portal";
-import { prodCustomerConfig, TOKENS, tokens } from "../portal/helpers";
+import { prodCustomerConfig as apiProdCustomerConfig, storedProdCustomerConfig as prodCustomerConfig, TOKENS, tokens } from "../portal/helpers";
 
 const CRASHING_WORKER = path.join(__dirname, "crashingWorker.ts");
 const NOW = new Date("2026-11-25T12:00:00Z");
@@ -153,7 +153,7 @@ describe("automation/offline: the worker pool", function () {
             const res = await fetch(`${running.url}/api/customers`, {
                 method: "POST",
                 headers: { authorization: `Bearer ${TOKENS.operator}`, "content-type": "application/json" },
-                body: JSON.stringify({ stack: "acme-portal", config: prodCustomerConfig("acme-portal") }),
+                body: JSON.stringify({ stack: "acme-portal", config: apiProdCustomerConfig("acme-portal") }),
             });
             assert.equal(res.status, 202, await res.clone().text());
             const { job } = (await res.json()) as { job: { id: string } };

@@ -7,6 +7,7 @@ import * as os from "os";
 import * as path from "path";
 import { PulumiEngine, pulumiSettings, selectEngineKind, RunContext } from "../../automation";
 import { FakePulumi } from "./fakePulumi";
+import { sourceIdentityOf } from "../../automation/types";
 
 // The workspace checks that its directory exists; the fake never writes into it.
 const ROOT = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-workdir-"));
@@ -118,6 +119,21 @@ describe("automation: pulumi engine (recording fake CLI)", () => {
         assert.ok(lines.includes("Previewing update (globex):"));
         assert.ok(lines.includes("Updating (globex):"));
         assert.ok(lines.includes("    + 94 to create"));
+    });
+
+    it("runs the program with BYOC_SOURCE_IDENTITY of who asked (the portal's actor, made an STS source identity)", async () => {
+        const fake = new FakePulumi();
+        const e = engine(fake);
+        await e.configure("globex", raw("prod"), ctx);
+        fake.calls.length = 0;
+        const up = await e.run("up", "globex", raw("prod"), { ...ctx, sourceIdentity: sourceIdentityOf("system:drift") });
+        assert.equal(up.outcome, "succeeded");
+        const call = fake.calls.find((c) => c.args[0] === "up")!;
+        assert.equal(call.env.BYOC_SOURCE_IDENTITY, "system-drift");
+        assert.equal(sourceIdentityOf("alice@example.com"), "alice@example.com");
+        assert.equal(sourceIdentityOf("aws:x"), "byoc-aws-x");
+        assert.equal(sourceIdentityOf("x"), "byoc-x");
+        assert.equal(sourceIdentityOf("a".repeat(80)).length, 64);
     });
 
     it("uses the dev pack config for dev stacks", async () => {

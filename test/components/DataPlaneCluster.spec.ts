@@ -1,5 +1,5 @@
 import { strict as assert } from "assert";
-import { runComponent, runStack, Stack, stackRaw } from "../harness";
+import { runComponent, runStack, Stack, stackRaw, unsecret } from "../harness";
 import { DataPlaneCluster } from "../../components/DataPlaneCluster";
 
 const EKS = "eks:index:Cluster";
@@ -28,7 +28,8 @@ describe("DataPlaneCluster (EKS)", () => {
                 "byoc:tailscale": { ...(raw["byoc:tailscale"] as object), managementTag: "tag:byoc-management", ...tailscale },
             });
         };
-        const kubeconfigOf = (stack: Stack) => JSON.parse(stack.one("pulumi:providers:kubernetes").inputs.kubeconfig);
+        // A secret since it carries the deploy role's ExternalId: unwrapped as the engine would.
+        const kubeconfigOf = (stack: Stack) => JSON.parse(unsecret(stack.one("pulumi:providers:kubernetes").inputs.kubeconfig));
         let switchover: Stack;
         let tailnet: Stack;
         let breakGlass: Stack;
@@ -56,7 +57,10 @@ describe("DataPlaneCluster (EKS)", () => {
             assert.equal(cluster["tls-server-name"], "k8s.acme.us-east-1.aws.byoc.example-prd.com");
             const ca = tailnet.one("tls:index/selfSignedCert:SelfSignedCert", "byoc-acme-tailnet-ca").outputs.certPem;
             assert.equal(Buffer.from(cluster["certificate-authority-data"], "base64").toString(), ca);
-            assert.deepEqual(kubeconfigOf(tailnet).users[0].user.exec.args.slice(0, 4), ["eks", "get-token", "--cluster-name", "byoc-acme-prod"]);
+            // Signed as the customer's deploy role (prod deploys through it; render/apiAccess.ts eksTokenExec).
+            const exec = kubeconfigOf(tailnet).users[0].user.exec;
+            assert.equal(exec.command, "sh");
+            assert.deepEqual(exec.args.slice(3), ["arn:aws:iam::111122223333:role/byoc-bootstrap-acme-deploy", "offline-preview-placeholder-external-id", "byoc-acme-prod", "us-east-1"]);
             assert.equal(tailnet.outputs.clusterApiAccess, "tailnet");
             assert.equal(tailnet.outputs.clusterEndpointAccess, "private");
             assert.equal(JSON.parse(tailnet.outputs.kubeconfig).clusters[0].cluster.server, "https://k8s-acme-us-east-1", "the exported kubeconfig is the one management uses");

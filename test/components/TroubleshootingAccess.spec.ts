@@ -175,10 +175,11 @@ describe("TroubleshootingAccess", () => {
         }
     });
 
+    const PROD_DEPLOY_ROLE = "arn:aws:iam::111122223333:role/byoc-bootstrap-acme-deploy";
     for (const env of ["prod", "dev"] as const) {
         it(`${env} stack: grants from byoc:access flow through index.ts; the policy pack's time-bound-access rule is satisfied`, async () => {
             const s = await runStack(env, {
-                "byoc:access": { maxCertificateHours: env === "prod" ? 8 : 24, approvers: ["lead@example.com"], grants: [grants[1], grants[3]] },
+                "byoc:access": { ...(env === "prod" ? { deployRoleArn: PROD_DEPLOY_ROLE } : {}), maxCertificateHours: env === "prod" ? 8 : 24, approvers: ["lead@example.com"], grants: [grants[1], grants[3]] },
             }, now);
             const out = s.outputs.troubleshootingGrants as any[];
             assert.deepEqual(out.map((g) => [g.id, g.validityHours]), [["bob-long", env === "prod" ? 8 : 24]]);

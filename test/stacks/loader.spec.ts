@@ -180,11 +180,13 @@ describe("stacks/loader", () => {
             prodWith("access-outside", (t) => t.replace(/\n  byoc:access:\n((?:    .*\n)+)/, (_, body: string) => `\nbyoc:access:\n${body.replace(/^  /gm, "")}`));
             const file = path.join(dir, "Pulumi.access-outside.yaml");
             const err = configError(() => readStackFile("access-outside", dir));
-            assert.deepEqual(err.problems, [{
+            assert.deepEqual(err.problems[0], {
                 path: `${file}: byoc:access`,
-                value: { maxCertificateHours: 8, approvers: ["lead@example.com", "sre-manager@example.com"] },
+                value: { deployRoleArn: "arn:aws:iam::111122223333:role/byoc-bootstrap-acme-deploy", maxCertificateHours: 8, approvers: ["lead@example.com", "sre-manager@example.com"] },
                 message: "is outside config:, so Pulumi ignores it; indent it under config:",
-            }]);
+            });
+            // The deploy role went missing from config: with the block, and its ExternalId now applies to nothing.
+            assert.deepEqual(err.problems.slice(1).map((p) => p.path), ["byoc:access.deployRoleArn", "byoc:deployExternalId"]);
         });
 
         it("names every key outside config:, then the config's own problems", () => {

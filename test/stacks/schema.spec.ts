@@ -22,8 +22,22 @@ function raw(stack: Stack, overrides: Record<string, unknown> = {}): Record<stri
         if (v === undefined) delete out[k];
         else out[k] = v;
     }
+    // A prod byoc:access replaced for another subject keeps the stack's deploy role (required in prod); the
+    // deploy role's own tests build their configs with parseStackConfig directly.
+    const access = out["byoc:access"] as Record<string, unknown> | undefined;
+    if (stack === "prod" && "byoc:access" in overrides && !(access && "deployRoleArn" in access)) {
+        out["byoc:access"] = { ...(access ?? {}), deployRoleArn: PROD_DEPLOY_ROLE };
+    }
+    // Another customer id: that customer's deploy role.
+    const id = (overrides["byoc:customer"] as { id?: unknown } | undefined)?.id;
+    const accessNow = out["byoc:access"] as Record<string, unknown> | undefined;
+    if (stack === "prod" && typeof id === "string" && /^[a-z0-9-]+$/.test(id) && accessNow?.deployRoleArn === PROD_DEPLOY_ROLE) {
+        out["byoc:access"] = { ...accessNow, deployRoleArn: PROD_DEPLOY_ROLE.replace("-acme-", `-${id}-`) };
+    }
     return out;
 }
+const PROD_DEPLOY_ROLE = "arn:aws:iam::111122223333:role/byoc-bootstrap-acme-deploy";
+
 
 /** One section of the repository's stack file, with some of its fields replaced (`undefined` removes one). */
 function section(stack: Stack, key: string, fields: Record<string, unknown> = {}): Record<string, unknown> {
@@ -123,7 +137,7 @@ describe("stacks/schema: the stack configuration contract", () => {
         });
 
         it("exports one schema per top-level key and the endpoint kinds", () => {
-            assert.deepEqual(Object.keys(sections), ["region", "environment", "customer", "network", "controlPlane", "ingress", "tailscale", "telemetry", "encryption", "access"]);
+            assert.deepEqual(Object.keys(sections), ["region", "environment", "deployExternalId", "customer", "network", "controlPlane", "ingress", "tailscale", "telemetry", "encryption", "access"]);
             assert.deepEqual([...endpointKinds], ["kubernetes-api", "clickhouse-system", "metrics"]);
         });
 
@@ -271,7 +285,7 @@ describe("stacks/schema: the stack configuration contract", () => {
                 { path: "byoc:tailscale.authKey", value: "tskey-123", message: "is not a known key; allowed keys are tailnet, domain, tags, oncallGroup, managementTag, endpoints" },
                 { path: "byoc:telemetry.region", value: "us-east-1", message: "is not a known key; allowed keys are billingBucketArn, stateQueueArn, alertWebhookUrl" },
                 { path: "byoc:access.grants[0].expires", value: "tomorrow", message: "is not a known key; allowed keys are id, engineer, csrPem, reason, approvedBy, notAfter" },
-                { path: "byoc:access.maxHours", value: 4, message: "is not a known key; allowed keys are maxCertificateHours, approvers, grants" },
+                { path: "byoc:access.maxHours", value: 4, message: "is not a known key; allowed keys are maxCertificateHours, approvers, grants, deployRoleArn, vendorAccess" },
             ]);
         });
     });
