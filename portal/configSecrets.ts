@@ -10,7 +10,7 @@ import type { ConfigProblem } from "../stacks/schema";
 export const SECRET_PLACEHOLDER: Readonly<{ secure: string }> = Object.freeze({ secure: "[secret]" });
 
 /** Config keys documented as secrets (README: `pulumi config set --secret`). */
-const SECRET_KEYS = new Set(["tailscale:oauthClientId", "tailscale:oauthClientSecret"]);
+const SECRET_KEYS = new Set(["tailscale:oauthClientId", "tailscale:oauthClientSecret", "byoc:deployExternalId"]);
 /** Names that are credentials whatever their namespace (aws:secretKey, tailscale:apiKey, …). */
 const CREDENTIAL_NAME = /(secret|password|passphrase|token|credential|accesskey|apikey|privatekey|authkey)/i;
 

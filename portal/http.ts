@@ -219,6 +219,12 @@ export function createServer(portal: Portal, tokens: TokenTable, options: HttpOp
     app.post<{ Params: Params }>("/api/customers/:id/break-glass/close", { onRequest: auth("operator") }, async (req, reply) =>
         reply.status(202).send(portal.breakGlass(req.actor!, req.params.id, req.body, "close")),
     );
+    // Vendor access (README "Vendor access in the portal"): { state: "enabled"|"suspended", reason } sets
+    // byoc:access.vendorAccess and queues the up that applies it (202 { customer, job }); the state it has: 200, no job.
+    app.post<{ Params: Params }>("/api/customers/:id/vendor-access", { onRequest: auth("operator") }, async (req, reply) => {
+        const result = portal.setVendorAccess(req.actor!, req.params.id, req.body);
+        return reply.status(result.job ? 202 : 200).send(result);
+    });
     // Designated approvers of the stack: { approvers: [e-mail…], reason? }; audited; the caller may never decide its requests.
     app.put<{ Params: Params }>("/api/customers/:id/approvers", { onRequest: auth("operator") }, async (req) => portal.setApprovers(req.actor!, req.params.id, req.body));
     app.delete<{ Params: Params; Querystring: { confirm?: string } }>("/api/customers/:id", { onRequest: auth("operator") }, async (req, reply) =>

@@ -185,6 +185,15 @@ export class Rollouts {
                         item.message = `customer is ${c?.status ?? "gone"}`;
                         continue;
                     }
+                    // The customer's kill switch, seen by a job (Portal.afterRefusedDeployRole): their account refuses
+                    // the deploy role, so the up could only fail (and with haltOnFailure halt everyone else's). A stack
+                    // merely set to suspended still gets its up: that is what removes the vendor paths.
+                    if (c.vendor_refused_at) {
+                        item.state = "skipped";
+                        item.message = `the customer's account refused the deploy role (kill switch) at ${c.vendor_refused_at}: vendor access is suspended; once they re-enabled it, POST /api/customers/${c.id}/vendor-access {"state":"enabled"} and run up`;
+                        audit("rollout.item-skipped", { customer: item.customer, message: item.message });
+                        continue;
+                    }
                     if (!r.ignoreWindows) {
                         const text = (JSON.parse(c.config) as Record<string, { maintenanceWindow?: string } | undefined>)["byoc:customer"]?.maintenanceWindow;
                         const win = text ? parseMaintenanceWindow(text) : undefined;

@@ -4,9 +4,9 @@
 // file is callable directly from tests and the benchmark.
 import { randomBytes } from "crypto";
 import { EventEmitter } from "events";
-import { API_PHASES, ApiAccess, apiAccessOf, ConfigProblem, Grant, parseStackConfig } from "../stacks/schema";
+import { API_PHASES, ApiAccess, apiAccessOf, ConfigProblem, Grant, parseStackConfig, VENDOR_ACCESS, VendorAccessState } from "../stacks/schema";
 import { Operation, OperationResult, StackEngine, StackLimiter } from "../automation";
-import type { DriftChange } from "../automation/types";
+import { sourceIdentityOf, type DriftChange } from "../automation/types";
 import { AccessRow, AuditRow, CustomerRow, JobKind, JobRow, Store } from "./store";
 import { findCertificate } from "./certificates";
 import { InstanceLock } from "./instanceLock";
@@ -102,6 +102,12 @@ const SYSTEM_PHASE = "system:phase";
 export const SWITCHOVER_UP_REASON = "move the Kubernetes provider to the tailnet (phase switchover)";
 /** The reason of the `up` the portal queues to move a private stack to phase tailnet. */
 export const TAILNET_UP_REASON = "close the public API endpoint (phase tailnet)";
+/** The actor of the portal's own vendor-access change when a job saw the customer's account refuse the deploy role. */
+export const SYSTEM_VENDOR_ACCESS = "system:vendor-access";
+/** The reason recorded with that change (audit customer.vendor-access). */
+export const DEPLOY_ROLE_REFUSED_REASON = "the customer's account refused the deploy role (kill switch)";
+/** How much of a failed job's log (its end) is searched for the deploy role's refusal, besides the job's message. */
+const REFUSAL_LOG_SCAN = 64 * 1024;
 
 const newId = (prefix: string) => `${prefix}-${randomBytes(5).toString("hex")}`;
 const json = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
@@ -360,6 +366,7 @@ export class Portal {
             lastJob: r.job_id ? { id: r.job_id, kind: r.job_kind!, state: r.job_state! } : null,
             apiAccess: { phase: accessOf(r.cp_private, r.cp_phase, r.cp_break_glass), applied: appliedAccess(r.api_applied), note: r.api_note ?? null },
             drift: json<DriftView>(r.drift ?? null),
+            ...vendorAccessView(r.vendor_access, r.vendor_refused_at),
         }));
     }
 
@@ -426,7 +433,7 @@ export class Portal {
     scheduleDriftChecks(): string[] {
         if (this.closed) return [];
         const interval = this.driftIntervalMs;
-        if (interval === 0 || !this.engine.drift) return []; // an engine that cannot check (deployments) gets no failing job every round
+        if (interval === 0 || !this.engine.drift) return []; // an engine without a drift check (all three built-in ones have one now; deployments: a detect-drift deployment) gets no failing job every round
         const now = this.now().getTime();
         const queued = this.store.tx(() => {
             const ids: string[] = [];
@@ -660,7 +667,7 @@ export class Portal {
             // A drift check changes nothing, not even the stack's config: it compares against what the stack has.
             if (job.kind !== "destroy" && job.kind !== "drift") {
                 try {
-                    result = await this.engine.configure(job.customer, raw, { log, now: this.now(), secrets });
+                    result = await this.engine.configure(job.customer, raw, { log, now: this.now(), secrets, sourceIdentity: sourceIdentityOf(job.requested_by) });
                 } catch (err) {
                     // The engine threw instead of answering: the operation never started.
                     if (this.closed) return;
@@ -672,10 +679,10 @@ export class Portal {
                 if (result.outcome === "succeeded") {
                     if (job.kind === "drift") {
                         result = this.engine.drift
-                            ? await this.engine.drift(job.customer, raw, { log, now: this.now(), secrets })
+                            ? await this.engine.drift(job.customer, raw, { log, now: this.now(), secrets, sourceIdentity: sourceIdentityOf(job.requested_by) })
                             : { outcome: "failed", message: `the ${this.engine.kind} engine cannot check stacks for drift` };
                     } else {
-                        result = await this.engine.run(job.kind as Operation, job.customer, raw, { log, now: this.now(), secrets });
+                        result = await this.engine.run(job.kind as Operation, job.customer, raw, { log, now: this.now(), secrets, sourceIdentity: sourceIdentityOf(job.requested_by) });
                     }
                 }
             } catch (err) {
@@ -788,6 +795,7 @@ export class Portal {
             });
             this.store.audit(at, SYSTEM, ok ? "job.succeeded" : "job.failed", job.id, { customer: job.customer, kind: job.kind, outcome: result.outcome, message: result.message });
             const c = this.store.customer(job.customer)!;
+            if (!ok) this.afterRefusedDeployRole(job, raw, c, result, at);
             if (job.kind === "up") {
                 if (ok) {
                     this.store.updateCustomer(c.id, { status: c.status === "destroying" ? c.status : "deployed", outputs: JSON.stringify(redactOutputs(result.outputs ?? {}, result.secretOutputs)), updated_at: at });
@@ -979,6 +987,7 @@ export class Portal {
             if (access === "public") throw new PortalError(409, `customer ${id} has a public API endpoint (byoc:controlPlane.privateEndpointOnly is not true): there is no break-glass, the restricted public endpoint is already the way in`);
             if (action === "open" && access === "break-glass") throw new PortalError(409, `break-glass is already open on ${id}`);
             if (action === "open" && access === "bootstrap") throw new PortalError(409, `customer ${id} is in phase bootstrap: the restricted public endpoint is still open and the Kubernetes provider already uses it, nothing to break`);
+            if (action === "open") this.assertVendorAccess(c, "break-glass cannot be opened: it reopens the API endpoint to the provider's management");
             if (action === "close" && access !== "break-glass") throw new PortalError(409, `break-glass is not open on ${id} (phase ${access})`);
             this.assertQueueRoom(id);
             const next = withControlPlane(raw, { breakGlass: action === "open" });
@@ -998,10 +1007,106 @@ export class Portal {
         return { customer: this.customerView(this.store.customer(id)!), job: this.jobView(this.store.job(jobId)!) };
     }
 
+    // ------------------------------------------------------------------ vendor access
+
+    /**
+     * Vendor access (operator, POST /api/customers/:id/vendor-access): `{ state: "enabled" | "suspended", reason }`
+     * sets byoc:access.vendorAccess in the stored config — checked by the stack's own rules like every config change
+     * — audits customer.vendor-access (actor, state, reason) and queues the `up` that applies it (or reuses the one
+     * queued: it reads the config when it starts; like approve and revoke, never refused for a full queue, so a
+     * suspension always gets applied). "suspended" makes the program build no vendor path (no tailnet agents or
+     * keys, no troubleshooting grants or access entries, no management CIDRs); while it is set the portal takes no
+     * access request, approves none and opens no break-glass. Re-enabling also clears vendorAccessRefusedAt: do it
+     * only after the customer re-enabled their bootstrap (byoc-bootstrap:vendorAccess), or the next job is refused
+     * again. The state the config has already: 200, nothing changed, nothing queued, nothing audited (like a
+     * repeated re-run, a repeat is not a new request). Returns the customer and the job (null when none).
+     */
+    setVendorAccess(actor: Actor, id: string, body: unknown): { customer: CustomerView; job: JobView | null } {
+        const b = isObject(body) ? body : {};
+        const problems: ConfigProblem[] = [];
+        if (!isObject(body)) problems.push({ path: "body", value: body, message: 'must be a JSON object { state: "enabled" | "suspended", reason }' });
+        const state = b.state;
+        if (!(VENDOR_ACCESS as readonly unknown[]).includes(state)) problems.push({ path: "state", value: state, message: `must be one of ${VENDOR_ACCESS.map((v) => `"${v}"`).join(", ")}` });
+        const reason = typeof b.reason === "string" ? b.reason.trim() : "";
+        if (reason.length < 3 || reason.length > 500) problems.push({ path: "reason", value: b.reason, message: "must say why vendor access changes (3–500 characters)" });
+        if (problems.length > 0) throw new PortalError(400, "invalid vendor access change", problems);
+        const to = state as VendorAccessState;
+        const jobId = this.store.tx(() => {
+            const c = this.mustCustomer(id);
+            if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is ${c.status}; its vendor access cannot change`);
+            const raw = JSON.parse(c.config) as Record<string, unknown>;
+            const from = vendorAccessOfRaw(raw);
+            if (from === to) return null;
+            const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
+            const next = { ...raw, "byoc:access": { ...access, vendorAccess: to } };
+            const check = parseStackConfig(next);
+            if (!check.ok) throw new PortalError(400, `vendor access "${to}" does not fit the stack config of ${id}`, check.problems);
+            const at = this.iso();
+            this.store.updateCustomer(id, { config: JSON.stringify(next), updated_at: at, ...(to === "enabled" ? { vendor_refused_at: null } : {}) });
+            const job = this.queueUp(actor.user, id, to === "suspended" ? `suspend vendor access (${reason})` : `re-enable vendor access (${reason})`);
+            this.store.audit(at, actor.user, "customer.vendor-access", id, { state: to, from, reason, job, ...(c.vendor_refused_at ? { refusedAt: c.vendor_refused_at } : {}) });
+            return job;
+        });
+        if (jobId) this.pump();
+        return { customer: this.customerView(this.store.customer(id)!), job: jobId ? this.jobView(this.store.job(jobId)!) : null };
+    }
+
+    /** 409 when the stored config of `c` says vendor access is suspended: `what` is refused (a vendor path). */
+    private assertVendorAccess(c: CustomerRow, what: string): void {
+        if (vendorAccessOfRaw(JSON.parse(c.config) as Record<string, unknown>) !== "suspended") return;
+        throw new PortalError(409, `vendor access to customer ${c.id} is suspended by the customer (byoc:access.vendorAccess); ${what}`);
+    }
+
+    /**
+     * A failed job of a stack with byoc:access.deployRoleArn whose message or log says STS refused AssumeRole on
+     * that role (deployRoleRefusal): the customer pulled their kill switch (byoc-bootstrap:vendorAccess:
+     * suspended). Inside finishJob's transaction the portal sets byoc:access.vendorAccess "suspended" itself
+     * (SYSTEM_VENDOR_ACCESS, audited customer.vendor-access with DEPLOY_ROLE_REFUSED_REASON), records
+     * vendorAccessRefusedAt and queues nothing: no job of the provider's can get in anyway. Seen again before an
+     * operator re-enabled: only noted in the job's log.
+     */
+    private afterRefusedDeployRole(job: JobRow, raw: Record<string, unknown>, c: CustomerRow, result: OperationResult, at: string): void {
+        if (c.status === "destroyed") return;
+        const ran = isObject(raw["byoc:access"]) ? raw["byoc:access"].deployRoleArn : undefined;
+        if (typeof ran !== "string" || ran === "") return;
+        const log = this.store.job(job.id)?.log ?? "";
+        const evidence = deployRoleRefusal(`${result.message}\n${log.slice(-REFUSAL_LOG_SCAN)}`, ran);
+        if (!evidence) return;
+        const current = JSON.parse(c.config) as Record<string, unknown>;
+        const access = isObject(current["byoc:access"]) ? current["byoc:access"] : {};
+        if (access.deployRoleArn !== ran) return; // the stack names another role now: this refusal says nothing about it
+        if (c.vendor_refused_at) {
+            this.appendLog(job.id, `[${at}] the customer's account refused the deploy role ${ran} again (vendor access suspended since ${c.vendor_refused_at}); nothing queued\n`);
+            return;
+        }
+        const from = vendorAccessOfRaw(current);
+        const next = { ...current, "byoc:access": { ...access, vendorAccess: "suspended" } };
+        const check = parseStackConfig(next);
+        // Suspending only takes paths away; a config the schema refuses for other reasons keeps its text (the next up
+        // fails on those problems anyway), the refusal is still recorded.
+        this.store.updateCustomer(c.id, { ...(check.ok ? { config: JSON.stringify(next) } : {}), vendor_refused_at: at, updated_at: at });
+        this.store.audit(at, SYSTEM_VENDOR_ACCESS, "customer.vendor-access", c.id, {
+            state: "suspended",
+            from,
+            reason: DEPLOY_ROLE_REFUSED_REASON,
+            job: null,
+            after: job.id,
+            roleArn: ran,
+            evidence,
+            ...(check.ok ? {} : { configUnchanged: check.problems.map((p) => `${p.path}: ${p.message}`) }),
+        });
+        this.appendLog(
+            job.id,
+            `[${at}] the customer's account refused the deploy role ${ran} (their kill switch): vendor access set to suspended, nothing queued; ` +
+                `once the customer re-enabled their bootstrap, re-enable it with POST /api/customers/${c.id}/vendor-access\n`,
+        );
+    }
+
     // ------------------------------------------------------------------ access requests
 
     requestAccess(actor: Actor, customerId: string, body: unknown): AccessView {
         const c = this.mustCustomer(customerId);
+        this.assertVendorAccess(c, "no troubleshooting access can be requested");
         const parsed = parseStackConfig(JSON.parse(c.config));
         const maxHours = parsed.ok ? parsed.config.access.maxCertificateHours : 8;
         const rawAccess = (JSON.parse(c.config) as Record<string, unknown>)["byoc:access"];
@@ -1040,6 +1145,7 @@ export class Portal {
         this.store.tx(() => {
             const now = this.mustCustomer(customerId);
             if (now.status === "destroying" || now.status === "destroyed") throw new PortalError(409, `customer ${customerId} is ${now.status}; access cannot be granted`);
+            this.assertVendorAccess(now, "no troubleshooting access can be requested");
             const mine = this.store.pendingRequestsOfEngineer(actor.user);
             if (mine >= this.limits.pendingPerEngineer) {
                 throw new PortalError(429, `${actor.user} already has ${mine} pending access requests (at most ${this.limits.pendingPerEngineer}): wait for a decision, or revoke one (POST /api/access-requests/:id/revoke)`);
@@ -1088,6 +1194,7 @@ export class Portal {
                 return;
             }
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${c.id} is ${c.status}; access cannot be granted`);
+            this.assertVendorAccess(c, `access request ${id} cannot be approved (deny it, or wait until vendor access is enabled again)`);
             const access = (isObject(raw["byoc:access"]) ? raw["byoc:access"] : {}) as Record<string, unknown>;
             // The CSR is checked again as the component will check it: rules may have tightened since the request.
             const csr = checkEngineerCsr(r.csr_pem, r.engineer);
@@ -1273,7 +1380,21 @@ export class Portal {
 
     private customerView(r: CustomerRow): CustomerView {
         const apiAccess = { phase: accessOfRaw(JSON.parse(r.config)), applied: appliedAccess(json<Record<string, unknown>>(r.outputs)?.clusterApiAccess), note: r.api_note ?? null };
-        return { id: r.id, stack: r.id, environment: r.environment, customerId: r.customer_id, name: r.name, status: r.status, createdBy: r.created_by, createdAt: r.created_at, updatedAt: r.updated_at, apiAccess, drift: json<DriftView>(r.drift ?? null) };
+        const access = (JSON.parse(r.config) as Record<string, unknown>)["byoc:access"];
+        return {
+            id: r.id,
+            stack: r.id,
+            environment: r.environment,
+            customerId: r.customer_id,
+            name: r.name,
+            status: r.status,
+            createdBy: r.created_by,
+            createdAt: r.created_at,
+            updatedAt: r.updated_at,
+            apiAccess,
+            drift: json<DriftView>(r.drift ?? null),
+            ...vendorAccessView(isObject(access) ? access.vendorAccess : undefined, r.vendor_refused_at),
+        };
     }
 
     jobView(r: Omit<JobRow, "log" | "config"> & { log?: string }, withLog = false): JobView {
@@ -1337,6 +1458,62 @@ function accessOf(privateEndpointOnly: unknown, phase: unknown, breakGlass: unkn
 function accessOfRaw(raw: Record<string, unknown>): ApiAccess {
     const cp = isObject(raw["byoc:controlPlane"]) ? raw["byoc:controlPlane"] : {};
     return accessOf(cp.privateEndpointOnly, cp.phase, cp.breakGlass);
+}
+
+/** byoc:access.vendorAccess of a stored config, as the schema defaults it ("enabled" unless it says "suspended"). */
+function vendorAccessOfRaw(raw: Record<string, unknown>): VendorAccessState {
+    const access = raw["byoc:access"];
+    return isObject(access) && access.vendorAccess === "suspended" ? "suspended" : "enabled";
+}
+
+/** The vendor-access fields of a customer view, from the stored value and the observed refusal. */
+function vendorAccessView(stored: unknown, refusedAt: string | null | undefined): { vendorAccess: VendorAccessState; vendorAccessRefusedAt?: string } {
+    return { vendorAccess: stored === "suspended" ? "suspended" : "enabled", ...(refusedAt ? { vendorAccessRefusedAt: refusedAt } : {}) };
+}
+
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+/**
+ * Whether `text` (a failed job's message and log) says STS refused to let the caller assume `roleArn`; returns the
+ * line that says so (shortened), undefined otherwise. The phrasings:
+ *  - AWS's AccessDenied message for AssumeRole, whichever SDK prints it: `User: <caller> is not authorized to
+ *    perform: sts:AssumeRole on resource: <roleArn>` — aws-sdk-go-v2 as the Pulumi AWS provider (the Terraform
+ *    provider underneath) reports it, `operation error STS: AssumeRole, https response error StatusCode: 403,
+ *    RequestID: …, api error AccessDenied: User: … is not authorized to perform: sts:AssumeRole on resource: …`;
+ *    botocore (the aws CLI of a kubeconfig) `An error occurred (AccessDenied) when calling the AssumeRole operation:
+ *    User: …`; the Java SDK `… (Service: AWSSecurityTokenService; Status Code: 403; Error Code: AccessDenied; …)`.
+ *    sts:SetSourceIdentity and sts:TagSession on the role count too: the bootstrap's closed trust policy denies all
+ *    three (bootstrap/policies.ts closedTrustPolicy).
+ *  - The provider's wrapper around it, `IAM Role (<roleArn>) cannot be assumed.` (`error configuring Terraform AWS
+ *    Provider: …` in older versions, `Error: Cannot assume IAM Role` in newer), followed by aws-sdk-go-v2's
+ *    `operation error STS: AssumeRole, … api error AccessDenied`: for when the sentence above was wrapped or cut.
+ * Either way AccessDenied must be part of the same error (near it), and the role must be exactly `roleArn` (not a
+ * longer name, not another role such as the support role, not the deploy role's own session making some other
+ * call): an AccessDenied of anything else (an EKS or S3 call, another role, an expired token) is not the switch.
+ * Terraform's box drawing (`│ `), line wrapping and terminal colours are ignored. A wrong byoc:deployExternalId
+ * reads the same to STS's caller — the portal cannot tell it from the switch.
+ */
+export function deployRoleRefusal(text: string, roleArn: string): string | undefined {
+    if (!text.includes("AccessDenied")) return undefined;
+    const flat = text
+        .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
+        .replace(/[\u2502\u2503]/g, " ")
+        .replace(/\s+/g, " ");
+    const arn = escapeRegExp(roleArn);
+    const end = "(?![A-Za-z0-9+=,.@_/-])";
+    const shown = (from: number, to: number) => flat.slice(Math.max(0, from), Math.min(flat.length, to)).trim().slice(0, 500);
+    const sentence = new RegExp(`not authorized to perform:? sts:(?:AssumeRole|SetSourceIdentity|TagSession) on resource:? ${arn}${end}`, "gi");
+    for (let m = sentence.exec(flat); m; m = sentence.exec(flat)) {
+        const around = flat.slice(Math.max(0, m.index - 1000), m.index + m[0].length + 300);
+        if (/\bAccessDenied\b/.test(around)) return shown(m.index - 300, m.index + m[0].length);
+    }
+    const wrapper = new RegExp(`IAM Role \\(${arn}\\) cannot be assumed`, "gi");
+    for (let m = wrapper.exec(flat); m; m = wrapper.exec(flat)) {
+        const after = flat.slice(m.index, m.index + m[0].length + 1500);
+        // The AccessDenied of that same STS error: no other error ("api error …", "operation error …") in between.
+        if (/operation error STS: AssumeRole\b(?:(?!api error|operation error).){0,300}api error AccessDenied\b/.test(after)) return shown(m.index, m.index + m[0].length + 400);
+    }
+    return undefined;
 }
 
 /** The stack output clusterApiAccess: the phase the last successful up applied (null before one, or unknown). */
@@ -1440,6 +1617,10 @@ export interface CustomerView {
     apiAccess: ApiAccessView;
     /** The last drift check's finding (null before one). */
     drift: DriftView | null;
+    /** byoc:access.vendorAccess of the stored config: what the next up applies ("suspended": no vendor path). */
+    vendorAccess: VendorAccessState;
+    /** When a job saw the customer's account refuse the deploy role (their kill switch); absent otherwise and after re-enabling. */
+    vendorAccessRefusedAt?: string;
 }
 /** What the last drift check found: `changes` lists what differs (resources with pulumi, outputs offline). */
 export interface DriftView {

@@ -23,6 +23,11 @@ export interface CustomerRow {
     api_note?: string | null;
     /** The last drift check's finding, JSON { checkedAt, drifted, changes, job } (null before one); see Portal.driftCheck. */
     drift?: string | null;
+    /**
+     * When a job saw the customer's account refuse the deploy role (their kill switch; see Portal's vendor access),
+     * null otherwise and again once an operator re-enables vendor access.
+     */
+    vendor_refused_at?: string | null;
     created_by: string;
     created_at: string;
     updated_at: string;
@@ -215,6 +220,8 @@ export class Store {
         if (!columns.some((c) => c.name === "api_note")) this.db.exec("ALTER TABLE customers ADD COLUMN api_note TEXT");
         // Databases from before drift detection.
         if (!columns.some((c) => c.name === "drift")) this.db.exec("ALTER TABLE customers ADD COLUMN drift TEXT");
+        // Databases from before vendor access (byoc:access.vendorAccess and the observed kill switch).
+        if (!columns.some((c) => c.name === "vendor_refused_at")) this.db.exec("ALTER TABLE customers ADD COLUMN vendor_refused_at TEXT");
         if (!this.db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'customers_search'").get()) this.db.exec(CUSTOMER_SEARCH);
         this.migrateHardening();
         if (file !== ":memory:") for (const f of [`${file}-wal`, `${file}-shm`]) ownerOnly(f, 0o600);
@@ -249,7 +256,7 @@ export class Store {
      * SQLite (byoc:controlPlane.privateEndpointOnly/phase/breakGlass, output clusterApiAccess; JSON booleans come
      * back as 1/0).
      */
-    customerSummaries(): (Pick<CustomerRow, "id" | "environment" | "customer_id" | "name" | "status" | "created_at" | "updated_at" | "api_note" | "drift"> & {
+    customerSummaries(): (Pick<CustomerRow, "id" | "environment" | "customer_id" | "name" | "status" | "created_at" | "updated_at" | "api_note" | "drift" | "vendor_refused_at"> & {
         job_id: string | null;
         job_kind: string | null;
         job_state: string | null;
@@ -257,6 +264,8 @@ export class Store {
         cp_phase: unknown;
         cp_break_glass: unknown;
         api_applied: unknown;
+        /** byoc:access.vendorAccess of the stored config (undefined/null: not set, i.e. enabled). */
+        vendor_access: unknown;
     })[] {
         return this.db
             .prepare(
@@ -283,7 +292,7 @@ export class Store {
             )
             .run({ ...row, api_note: row.api_note ?? null });
     }
-    updateCustomer(id: string, fields: Partial<Pick<CustomerRow, "config" | "status" | "outputs" | "api_note" | "drift" | "updated_at">>): void {
+    updateCustomer(id: string, fields: Partial<Pick<CustomerRow, "config" | "status" | "outputs" | "api_note" | "drift" | "vendor_refused_at" | "updated_at">>): void {
         const keys = Object.keys(fields);
         if (keys.length === 0) return;
         this.db.prepare(`UPDATE customers SET ${keys.map((k) => `${k} = @${k}`).join(", ")} WHERE id = @id`).run({ ...fields, id });
@@ -441,11 +450,12 @@ CREATE INDEX IF NOT EXISTS access_engineer ON access_requests(engineer, state);
 }
 
 /** The customer list's columns (the phase fields read from the JSON without pulling the config/outputs blobs). */
-const CUSTOMER_SUMMARY_SELECT = `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at, c.api_note, c.drift,
+const CUSTOMER_SUMMARY_SELECT = `SELECT c.id, c.environment, c.customer_id, c.name, c.status, c.created_at, c.updated_at, c.api_note, c.drift, c.vendor_refused_at,
                         json_extract(c.config, '$."byoc:controlPlane".privateEndpointOnly') AS cp_private,
                         json_extract(c.config, '$."byoc:controlPlane".phase') AS cp_phase,
                         json_extract(c.config, '$."byoc:controlPlane".breakGlass') AS cp_break_glass,
                         json_extract(c.outputs, '$.clusterApiAccess') AS api_applied,
+                        json_extract(c.config, '$."byoc:access".vendorAccess') AS vendor_access,
                         j.id AS job_id, j.kind AS job_kind, j.state AS job_state
                  FROM customers c LEFT JOIN jobs j ON j.id = c.last_job`;
 

@@ -55,9 +55,20 @@ export function customerConfig(customerId: string, overrides: Record<string, unk
     return { ...raw, "byoc:customer": { id: customerId, name: `${customerId} Inc.` }, ...overrides };
 }
 
-/** Raw config of a prod customer stack (prod's program is policy-clean and caps certificates at 8 h). */
+/**
+ * Raw config of a prod customer stack (prod's program is policy-clean and caps certificates at 8 h), with this
+ * customer's bootstrap deploy role (Pulumi.prod.yaml's names customer "acme"; the schema wants the stack's own).
+ */
 export function prodCustomerConfig(customerId: string): Record<string, unknown> {
-    return { ...readStackFile("prod", ROOT).raw, "byoc:customer": { id: customerId, name: `${customerId} Inc.` } };
+    const raw = readStackFile("prod", ROOT).raw;
+    const access = { ...(raw["byoc:access"] as Record<string, unknown>), deployRoleArn: `arn:aws:iam::111122223333:role/byoc-bootstrap-${customerId}-deploy` };
+    // The ExternalId goes to the portal as a marked secret (a stack file's ciphertext belongs to that stack only).
+    return { ...raw, "byoc:customer": { id: customerId, name: `${customerId} Inc.` }, "byoc:access": access, "byoc:deployExternalId": { secret: "test-external-id-0123456789abcdef" } };
+}
+
+/** prodCustomerConfig as the portal stores it and hands it to an engine: the secret a placeholder (portal/configSecrets.ts). */
+export function storedProdCustomerConfig(customerId: string): Record<string, unknown> {
+    return { ...prodCustomerConfig(customerId), "byoc:deployExternalId": { secure: "[secret]" } };
 }
 
 /**
