@@ -23,8 +23,9 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
     registerStackConventions({ customer: config.customer.id, environment: config.environment, permissionsBoundary: deployRole?.boundaryArn });
     const name = `byoc-${config.customer.id}`;
     const flows: NetworkFlow[] = [];
-    // The customer's kill switch as this stack sees it: no tailnet agent or key, no engineer grant, no management CIDR.
-    const suspended = config.access.vendorAccess === "suspended";
+    // The customer's kill switch as this stack sees it: no tailnet agent or key, no engineer grant (suspending and
+    // suspended), no management CIDR (suspended; DataPlaneCluster).
+    const suspended = config.access.vendorAccess !== "enabled";
 
     // Everything AWS goes through the customer's bootstrap deploy role when the stack names one (required in prod).
     const awsProvider = deployRole ? deployRoleProvider(name, config) : undefined;
@@ -217,8 +218,8 @@ const OFFLINE_EXTERNAL_ID = "offline-preview-placeholder-external-id";
 
 /**
  * The AWS provider of every AWS resource and call of the stack: a session of the customer's bootstrap deploy role,
- * with its ExternalId and the source identity of whoever runs `up` (so CloudTrail names them), one hour at most
- * (the role's own limit), pinned to the role's account. It reads no `aws:` config, so the stack's are passed on.
+ * with its ExternalId and the source identity of whoever runs `up` (so CloudTrail names them), pinned to the role's
+ * account. It reads no `aws:` config, so the stack's are passed on.
  * The EKS cluster is created through it, so EKS makes this role the cluster's admin (pulumi-eks v4.3.0 sets
  * bootstrapClusterCreatorAdminPermissions: true, nodejs/eks/cluster/cluster.ts) and the kubeconfigs sign as it.
  */
@@ -229,8 +230,9 @@ function deployRoleProvider(name: string, config: StackConfig): aws.Provider {
     return new aws.Provider(`${name}-aws`, {
         region: config.region as aws.Region,
         profile: config.awsProfile,
+        // Pinned to the role's account (the schema refuses aws:forbiddenAccountIds with a deploy role: the AWS
+        // provider rejects both lists together, terraform-provider-aws ConflictsWith).
         allowedAccountIds: [role.account],
-        forbiddenAccountIds: s.forbiddenAccountIds,
         defaultTags: s.defaultTags,
         maxRetries: s.maxRetries,
         retryMode: s.retryMode,
@@ -239,7 +241,8 @@ function deployRoleProvider(name: string, config: StackConfig): aws.Provider {
             externalId: pulumi.secret(role.externalId ?? OFFLINE_EXTERNAL_ID),
             sourceIdentity: identity,
             sessionName: identity,
-            duration: "1h",
+            // No duration: the provider's default session (15 min, refreshed as needed) fits any MaxSessionDuration the
+            // customer set on the role (900–3600 s), where a fixed "1h" would fail AssumeRole below 3600.
         }],
     });
 }

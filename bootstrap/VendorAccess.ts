@@ -1,11 +1,13 @@
 // The provider's way into the customer's account, and the customer's controls over it: the deploy and support
-// roles, the permissions boundary, the deploy policy, the break-glass role and the kill switch. Documents come from
+// roles, their permissions boundary, the workload boundary every data-plane role carries, the deploy policy, the
+// break-glass role and the kill switch. Documents come from
 // the pure builders of ./policies; this component only creates the resources that carry them.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import {
     BOOTSTRAP_TAG, bootstrapPrefix, boundaryArn, boundaryName, boundaryPolicy, breakGlassTrustPolicy, closedTrustPolicy, deployPolicy,
     PolicyDocument, REVOKE_POLICY_NAME, revokeSessionsPolicy, Scope, supportPolicy, trailBucketPolicy, vendorTrustPolicy,
+    workloadBoundaryName, workloadBoundaryPolicy,
 } from "./policies";
 
 export interface VendorAccessArgs {
@@ -22,6 +24,8 @@ export interface VendorAccessArgs {
     breakGlassPrincipals: string[];
     /** ≤ 3600. */
     maxSessionSeconds: number;
+    /** ARNs of the data plane's telemetry destinations (billing bucket, state queue): the only other-account targets of its data. */
+    telemetryDestinations: string[];
 }
 
 const json = (d: PolicyDocument) => JSON.stringify(d);
@@ -31,6 +35,7 @@ export class VendorAccess extends pulumi.ComponentResource {
     readonly supportRoleArn: pulumi.Output<string>;
     readonly breakGlassRoleArn: pulumi.Output<string>;
     readonly boundaryArn: pulumi.Output<string>;
+    readonly workloadBoundaryArn: pulumi.Output<string>;
 
     constructor(name: string, args: VendorAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         super("byoc-bootstrap:index:VendorAccess", name, {}, opts);
@@ -47,13 +52,22 @@ export class VendorAccess extends pulumi.ComponentResource {
 
         const boundary = new aws.iam.Policy(`${name}-boundary`, {
             name: boundaryName(args.customer),
-            description: `Permissions boundary of every role of the byoc-${args.customer} data plane (and of the vendor roles)`,
+            description: `Permissions boundary of the byoc-${args.customer} vendor roles (deploy, support, break-glass)`,
             policy: json(boundaryPolicy(scope)),
             tags,
         }, parent);
         // The boundary names itself; its ARN is derived, so the resource's must agree.
         this.boundaryArn = boundary.arn;
         const expectedBoundary = boundaryArn(scope);
+        // The ceiling of every role the data plane creates: the deploy policy (and the boundary above) let the deploy role
+        // create and grant byoc-<customer>-* roles only with it. Like the boundary, a byoc-bootstrap-* policy: out of reach.
+        const workloadBoundary = new aws.iam.Policy(`${name}-workload-boundary`, {
+            name: workloadBoundaryName(args.customer),
+            description: `Permissions boundary of every role of the byoc-${args.customer} data plane`,
+            policy: json(workloadBoundaryPolicy(scope, args.telemetryDestinations)),
+            tags,
+        }, parent);
+        this.workloadBoundaryArn = workloadBoundary.arn;
 
         const vendorTrust = args.vendorAccess === "enabled"
             ? pulumi.secret(pulumi.output(args.externalId).apply((externalId) => json(vendorTrustPolicy({ principals: args.providerPrincipals, externalId }))))
@@ -67,7 +81,7 @@ export class VendorAccess extends pulumi.ComponentResource {
                 maxSessionDuration: args.maxSessionSeconds,
                 permissionsBoundary: expectedBoundary,
                 tags: { ...tags, "byoc:role": suffix },
-            }, { parent: this, dependsOn: [boundary] });
+            }, { parent: this, dependsOn: [boundary, workloadBoundary] });
             const p = new aws.iam.Policy(`${name}-${suffix}`, { name: `${prefix}${suffix}`, description: `${description}: permissions`, policy: json(policy), tags }, parent);
             new aws.iam.RolePolicyAttachment(`${name}-${suffix}`, { role: r.name, policyArn: p.arn }, parent);
             return r;
@@ -92,7 +106,10 @@ export class VendorAccess extends pulumi.ComponentResource {
         this.deployRoleArn = deploy.arn;
         this.supportRoleArn = support.arn;
         this.breakGlassRoleArn = breakGlass.arn;
-        this.registerOutputs({ deployRoleArn: this.deployRoleArn, supportRoleArn: this.supportRoleArn, breakGlassRoleArn: this.breakGlassRoleArn, boundaryArn: this.boundaryArn });
+        this.registerOutputs({
+            deployRoleArn: this.deployRoleArn, supportRoleArn: this.supportRoleArn, breakGlassRoleArn: this.breakGlassRoleArn,
+            boundaryArn: this.boundaryArn, workloadBoundaryArn: this.workloadBoundaryArn,
+        });
     }
 }
 

@@ -3,7 +3,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { ISO_SECONDS } from "./policies";
+import { ISO_SECONDS, partitionOf } from "./policies";
 
 export const PROJECT = "byoc-bootstrap";
 const NS = `${PROJECT}:`;
@@ -31,9 +31,17 @@ export interface BootstrapConfig {
     breakGlassPrincipals: string[];
     createTrail: boolean;
     maxSessionSeconds: number;
+    /**
+     * The data plane's telemetry destinations (`byoc:telemetry` there: the billing bucket, the state queue): the only
+     * resources of another account the workload boundary lets the data plane's roles send data to.
+     */
+    telemetryDestinations: string[];
 }
 
-const KEYS = ["customer", "accountId", "providerPrincipals", "externalId", "vendorAccess", "suspendedAt", "breakGlass", "breakGlassPrincipals", "createTrail", "maxSessionSeconds"] as const;
+const KEYS = [
+    "customer", "accountId", "providerPrincipals", "externalId", "vendorAccess", "suspendedAt", "breakGlass", "breakGlassPrincipals", "createTrail", "maxSessionSeconds",
+    "telemetryDestinations",
+] as const;
 const AWS_KEYS = ["region", "profile", "allowedAccountIds", "forbiddenAccountIds", "defaultTags", "maxRetries", "retryMode"];
 const PULUMI_KEYS = ["tags", "disable-default-providers"];
 
@@ -41,6 +49,11 @@ const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ACCOUNT = /^\d{12}$/;
 const PRINCIPAL = /^arn:aws(?:-cn|-us-gov)?:iam::(\d{12}):(root|role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/;
 const EXTERNAL_ID = /^[\w+=,.@:\/-]{16,1224}$/;
+/** An S3 bucket (optionally a prefix in it) or an SQS queue, as the data plane's byoc:telemetry names them; no wildcard. */
+const S3_DESTINATION = /^arn:(aws|aws-cn|aws-us-gov):s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^*?\s]*)?$/;
+const SQS_DESTINATION = /^arn:(aws|aws-cn|aws-us-gov):sqs:([a-z]{2}(?:-gov)?-[a-z]+-\d):(\d{12}):[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
+/** The workload boundary lists each destination twice (and an S3 one with its objects): IAM's 6,144-character quota. */
+export const MAX_TELEMETRY_DESTINATIONS = 4;
 
 /** A `{ secure: … }` value read from a stack file: ciphertext the offline preview cannot decrypt. */
 const isCiphertext = (v: unknown): boolean => typeof v === "object" && v !== null && typeof (v as { secure?: unknown }).secure === "string";
@@ -137,6 +150,23 @@ export function parseBootstrapConfig(raw: Record<string, unknown>, now: Date = n
         bad(key("maxSessionSeconds"), maxSessionSeconds, "must be a whole number of seconds between 900 and 3600 (one hour at most)");
     }
 
+    const telemetry = get("telemetryDestinations");
+    const telemetryDestinations: string[] = [];
+    if (!Array.isArray(telemetry) || telemetry.length === 0 || telemetry.length > MAX_TELEMETRY_DESTINATIONS) {
+        bad(key("telemetryDestinations"), telemetry, `is required: 1–${MAX_TELEMETRY_DESTINATIONS} ARNs, the billingBucketArn and stateQueueArn of the data plane's byoc:telemetry (arn:aws:s3:::<bucket>, arn:aws:sqs:<region>:<account>:<queue>); the data plane's roles may send data to no other account's resource`);
+    } else {
+        telemetry.forEach((d, i) => {
+            const at = `${key("telemetryDestinations")}[${i}]`;
+            const s3 = typeof d === "string" ? S3_DESTINATION.exec(d) : null;
+            const sqs = typeof d === "string" ? SQS_DESTINATION.exec(d) : null;
+            if (!s3 && !sqs) return bad(at, d, "must be an S3 bucket ARN (arn:aws:s3:::<bucket>[/<prefix>]) or an SQS queue ARN (arn:aws:sqs:<region>:<account>:<queue>), never a wildcard");
+            const partition = (s3 ?? sqs)![1];
+            if (typeof region === "string" && partition !== partitionOf(region)) return bad(at, d, `is in partition ${partition}, the stack's region ${region} in ${partitionOf(region)}`);
+            if (telemetryDestinations.includes(d as string)) return bad(at, d, "is listed twice");
+            telemetryDestinations.push(d as string);
+        });
+    }
+
     if (problems.length > 0) return { ok: false, problems };
     return {
         ok: true,
@@ -144,6 +174,7 @@ export function parseBootstrapConfig(raw: Record<string, unknown>, now: Date = n
             region: region as string, customer: customer as string, accountId: accountId as string, providerPrincipals, externalId,
             vendorAccess: vendorAccess as BootstrapConfig["vendorAccess"], suspendedAt: suspendedAt as string | undefined,
             breakGlass: breakGlass as BootstrapConfig["breakGlass"], breakGlassPrincipals, createTrail: createTrail as boolean, maxSessionSeconds: maxSessionSeconds as number,
+            telemetryDestinations,
         },
     };
 }

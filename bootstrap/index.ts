@@ -41,6 +41,7 @@ function bootstrap(config?: BootstrapConfig, now: Date = new Date()) {
         breakGlass: c.breakGlass,
         breakGlassPrincipals: c.breakGlassPrincipals,
         maxSessionSeconds: c.maxSessionSeconds,
+        telemetryDestinations: c.telemetryDestinations,
     });
     const trail = c.createTrail ? new VendorTrail(name, { customer: c.customer, account: c.accountId, partition, region: c.region }) : undefined;
     return {
@@ -48,6 +49,7 @@ function bootstrap(config?: BootstrapConfig, now: Date = new Date()) {
         supportRoleArn: access.supportRoleArn,
         breakGlassRoleArn: access.breakGlassRoleArn,
         boundaryArn: access.boundaryArn,
+        workloadBoundaryArn: access.workloadBoundaryArn,
         externalId,
         vendorAccess: c.vendorAccess,
         breakGlass: c.breakGlass,

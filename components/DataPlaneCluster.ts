@@ -147,8 +147,9 @@ export class DataPlaneCluster extends ByocComponent {
     }
 
     private validate(name: string, args: DataPlaneClusterArgs): void {
-        if (args.managementCidrs.length === 0 && args.apiAccess !== "tailnet") {
-            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs is empty; a public API endpoint (phase ${args.apiAccess}) must be restricted to the management CIDRs`, this);
+        const publicEndpoint = endpointSettings(args.apiAccess, args.managementCidrs, args.vendorAccess).endpointPublicAccess;
+        if (args.managementCidrs.length === 0 && publicEndpoint) {
+            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs is empty; a public API endpoint (phase ${args.apiAccess}${args.vendorAccess === "suspending" ? ", vendor access suspending" : ""}) must be restricted to the management CIDRs`, this);
         }
         const open = args.managementCidrs.find(opensToInternet);
         if (open) {
@@ -173,12 +174,14 @@ export class DataPlaneCluster extends ByocComponent {
     }
 
     private createCluster(name: string, args: DataPlaneClusterArgs, secretsKeyArn: pulumi.Output<string>, logGroup: aws.cloudwatch.LogGroup): eks.Cluster {
-        const service = this.createServiceRole(name);
+        // Only with a deploy role: there the role must carry the boundary. Without one, pulumi-eks keeps creating its
+        // own (a different service role would replace an existing cluster: EKS cannot change a cluster's role).
+        const service = args.deployRole ? this.createServiceRole(name) : undefined;
         // A remote component gets only the providers passed to it explicitly, not its parent's (the SDK sends
         // opts.providers alone for remote resources), so the deploy-role provider is handed on here.
         const awsProvider = this.getProvider("aws::");
         return new eks.Cluster(`${name}-eks`, {
-            serviceRole: service.role,
+            ...(service ? { serviceRole: service.role } : {}),
             name: args.clusterName,
             version: args.kubernetesVersion ?? KUBERNETES_VERSION,
             vpcId: args.vpcId,
@@ -200,7 +203,7 @@ export class DataPlaneCluster extends ByocComponent {
             // telemetry workloads would be decoration.
             vpcCniOptions: { enableNetworkPolicy: true },
             tags: {},
-        }, { parent: this, dependsOn: [logGroup, service.policy], protect: args.protect === true, ...(awsProvider ? { providers: { aws: awsProvider } } : {}) });
+        }, { parent: this, dependsOn: service ? [logGroup, service.policy] : [logGroup], protect: args.protect === true, ...(awsProvider ? { providers: { aws: awsProvider } } : {}) });
     }
 
     /**

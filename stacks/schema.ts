@@ -15,7 +15,12 @@ const regionPattern = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const DEPLOY_ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/byoc-bootstrap-([a-z0-9-]+)-deploy$/;
 /** STS's ExternalId alphabet and length (AssumeRole API reference), as bootstrap/config.ts checks it. */
 const EXTERNAL_ID = /^[A-Za-z0-9_+=,.@:\/-]{16,1224}$/;
-export const VENDOR_ACCESS = ["enabled", "suspended"] as const;
+/**
+ * "suspending": the first of the two runs that suspend (the portal drives both): the tailnet and grant paths go,
+ * while the restricted public endpoint stays for that run so the Kubernetes provider can still remove them;
+ * "suspended" then closes the endpoint. The customer's own switch is the bootstrap's (bootstrap/README.md).
+ */
+export const VENDOR_ACCESS = ["enabled", "suspending", "suspended"] as const;
 export type VendorAccessState = (typeof VENDOR_ACCESS)[number];
 
 /** The bootstrap roles and boundary a deploy role ARN implies (their names are fixed by bootstrap/policies.ts). */
@@ -40,7 +45,7 @@ export function deployRoleOf(roleArn: string, externalId: unknown): DeployRole |
         externalId: typeof externalId === "string" ? externalId : undefined,
         account,
         partition,
-        boundaryArn: `arn:${partition}:iam::${account}:policy/byoc-bootstrap-${customer}-boundary`,
+        boundaryArn: `arn:${partition}:iam::${account}:policy/byoc-bootstrap-${customer}-workload-boundary`,
         supportRoleArn: `arn:${partition}:iam::${account}:role/byoc-bootstrap-${customer}-support`,
     };
 }
@@ -240,7 +245,7 @@ export const sections = {
                 .regex(DEPLOY_ROLE_ARN, { message: "must be the deployRoleArn output of the customer's byoc-bootstrap stack, such as arn:aws:iam::111122223333:role/byoc-bootstrap-acme-deploy" })
                 .optional(),
             /** The data plane's view of the customer's kill switch (README "Vendor access"). */
-            vendorAccess: z.enum(VENDOR_ACCESS, { error: 'must be "enabled" or "suspended"' }).optional(),
+            vendorAccess: z.enum(VENDOR_ACCESS, { error: 'must be "enabled", "suspending" or "suspended"' }).optional(),
         })
         .strict(),
 };
@@ -310,7 +315,7 @@ export interface StackConfig {
         grants: Grant[];
         /** The customer's bootstrap deploy role; required in prod. Undefined: the ambient credentials deploy (dev). */
         deployRole?: DeployRole;
-        /** "suspended": no vendor path at all (no tailnet agents or keys, no grants, no management CIDRs). */
+        /** "suspended": no vendor path at all (no tailnet agents or keys, no grants, no management CIDRs); "suspending": the run before. */
         vendorAccess: VendorAccessState;
     };
     baseline: Baseline;
@@ -616,6 +621,9 @@ function checkDeployRole(parsed: Partial<Sections>, raw: Record<string, unknown>
     }
     if (parsed.deployExternalId === undefined) {
         add("byoc:deployExternalId", undefined, "is required with byoc:access.deployRoleArn: the ExternalId set in the customer's byoc-bootstrap stack (`pulumi config set --secret byoc:deployExternalId …`)");
+    }
+    if (raw["aws:forbiddenAccountIds"] !== undefined) {
+        add("aws:forbiddenAccountIds", raw["aws:forbiddenAccountIds"], `cannot be combined with byoc:access.deployRoleArn: the deploy-role provider is pinned to account ${role.account} with allowedAccountIds, and the AWS provider refuses both lists together`);
     }
     const allowed = raw["aws:allowedAccountIds"];
     if (Array.isArray(allowed) && allowed.length > 0 && !allowed.map(String).includes(role.account)) {

@@ -17,15 +17,17 @@ export interface EndpointSettings {
 export function endpointSettings(access: ApiAccess, managementCidrs: string[], vendorAccess: VendorAccessState = "enabled"): EndpointSettings {
     // Suspended: no management CIDRs, so no public endpoint at all (EKS would read an empty list as 0.0.0.0/0).
     if (vendorAccess === "suspended") return { endpointPublicAccess: false };
+    // Suspending: the run that removes the tailnet paths reaches the API the way break-glass does.
+    if (vendorAccess === "suspending") return { endpointPublicAccess: true, publicAccessCidrs: [...managementCidrs] };
     return access === "tailnet" ? { endpointPublicAccess: false } : { endpointPublicAccess: true, publicAccessCidrs: [...managementCidrs] };
 }
 
 /**
- * Does the Kubernetes provider go through the tailnet (true) or the EKS endpoint (false)? Suspended: the endpoint,
- * since there are no tailnet agents; it is then private only, reached from inside the customer's network.
+ * Does the Kubernetes provider go through the tailnet (true) or the EKS endpoint (false)? Suspending or suspended:
+ * the endpoint, since the tailnet agents go (restricted-public while suspending, private once suspended).
  */
 export const providerViaTailnet = (access: ApiAccess, vendorAccess: VendorAccessState = "enabled") =>
-    vendorAccess !== "suspended" && (access === "switchover" || access === "tailnet");
+    vendorAccess === "enabled" && (access === "switchover" || access === "tailnet");
 
 /** The customer's bootstrap deploy role, when the stack deploys through it (stacks/schema.ts DeployRole). */
 export interface TokenRole {
@@ -123,6 +125,7 @@ export function tailnetKubeconfig(a: TailnetKubeconfigArgs): Record<string, unkn
 export function managementFlowRestriction(access: ApiAccess, managementCidrs: string[], vendorAccess: VendorAccessState = "enabled"): string {
     if (vendorAccess === "suspended") return "vendor access suspended: private endpoint only, no management CIDRs and no tailnet agents (byoc:access.vendorAccess)";
     const cidrs = `publicAccessCidrs = ${managementCidrs.join(", ")}`;
+    if (vendorAccess === "suspending") return `vendor access being suspended: ${cidrs} for this one run, which removes the tailnet and grant paths; the next run (suspended) closes it`;
     switch (access) {
         case "public":
             return cidrs;

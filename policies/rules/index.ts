@@ -15,12 +15,13 @@ import { tailscaleManagementOnly } from "./tailscale-management-only";
 import { timeBoundAccess } from "./time-bound-access";
 import { tlsEverywhere } from "./tls-everywhere";
 import { customerManagedKeys, privateLinkExposure } from "./privatelink-and-keys";
+import { deployRoleBoundary, vendorAccessSuspended } from "./vendor-access";
 
 export {
     leastPrivilegeTelemetry, leastPrivilegeTelemetryStack, mandatoryIpFilter, noInboundToTailscale, noInboundToTailscaleStack,
     privateEndpoints, privateEndpointsStack, tailscaleManagementOnly, timeBoundAccess, tlsEverywhere,
     waitForEksCluster, waitForCrds, waitForNodes, waitForLbControllerWebhook, waitForPodIdentity, launchTemplateDeviceIndex,
-    tailscaleKeyRecreate, helmValuesValid, privateLinkExposure, customerManagedKeys,
+    tailscaleKeyRecreate, helmValuesValid, privateLinkExposure, customerManagedKeys, deployRoleBoundary, vendorAccessSuspended,
 };
 
 export const allPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] = [
@@ -36,5 +37,7 @@ export const allPolicies: (ResourceValidationPolicy | StackValidationPolicy)[] =
     leastPrivilegeTelemetryStack,
     privateLinkExposure,
     customerManagedKeys,
+    deployRoleBoundary,
+    vendorAccessSuspended,
     ...deployReadinessPolicies,
 ];

@@ -142,7 +142,8 @@ function sgRefs(r: StackRes, prop: string, values: unknown[], sgs: Map<string, S
 }
 
 const TAILSCALE_USERDATA = /\btailscaled?\b[^\n]*\b(up|login|--authkey|--auth-key)\b|tailscale\.com\/install\.sh|\btailscaled\b/;
-function userDataRunsTailscale(p: Obj): boolean {
+/** EC2 user data (plain or base64) that installs or starts Tailscale. */
+export function userDataRunsTailscale(p: Obj): boolean {
     const plain = str(p.userData);
     const enc = str(p.userDataBase64);
     for (const t of [plain, plain ? b64(plain) : undefined, enc ? b64(enc) : undefined]) if (t && TAILSCALE_USERDATA.test(t)) return true;

@@ -176,6 +176,33 @@ export function clickhouseYamlUserProblems(text: string, allUsers: boolean): str
     return userProblems(modelFrom(root), allUsers);
 }
 
+/**
+ * Certificate-authenticated users (`ssl_certificates`: how troubleshooting grants log in) of a users.d XML or YAML
+ * document, or of an Altinity CHI `configuration.users` map; [] when there are none or the text is no users file.
+ */
+export function clickhouseCertUsers(doc: string | Obj): string[] {
+    let root: Obj | undefined;
+    if (typeof doc !== "string") root = { users: unflatten(doc) };
+    else if (/<users>/.test(doc)) {
+        if (!/<ssl_certificates>/.test(doc)) return [];
+        try {
+            const x = xml.parse(doc) as Obj;
+            root = isObj(x.clickhouse) ? x.clickhouse : isObj(x.yandex) ? x.yandex : undefined;
+        } catch {
+            return [];
+        }
+    } else if (/^\s*users\s*:/m.test(doc) && /ssl_certificates/.test(doc)) {
+        try {
+            const y = parseYaml(doc);
+            root = isObj(y) ? (isObj(y.clickhouse) ? y.clickhouse : y) : undefined;
+        } catch {
+            return [];
+        }
+    }
+    if (!root) return [];
+    return modelFrom(root).users.filter((u) => u.cert).map((u) => u.name);
+}
+
 /** ClickHouse users config in a text value (file name decides when it can): problems or undefined (not a users file). */
 function usersFileProblems(value: string, allUsers: boolean): string[] | undefined {
     if (/<users>/.test(value)) {
@@ -200,7 +227,7 @@ const EXTENDED_USES = new Set([
 ]);
 
 /** A tls certificate can authenticate a client: client_auth, any_extended, or no extended key usage at all (any purpose), unless it is a CA. */
-function tlsClientCapable(p: Obj): "explicit" | "no-eku" | undefined {
+export function tlsClientCapable(p: Obj): "explicit" | "no-eku" | undefined {
     if (isUnknown(p.allowedUses)) return undefined;
     const uses = arr(p.allowedUses).map(String);
     if (uses.includes("client_auth") || uses.includes("any_extended")) return "explicit";

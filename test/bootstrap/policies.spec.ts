@@ -5,8 +5,9 @@ import { strict as assert } from "assert";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import {
     boundaryArn, boundaryPolicy, breakGlassTrustPolicy, closedTrustPolicy, deployPolicy, PolicyDocument, revokeSessionsPolicy, Scope,
-    supportPolicy, trailBucketPolicy, vendorTrustPolicy,
+    supportPolicy, trailBucketPolicy, vendorTrustPolicy, workloadBoundaryArn, workloadBoundaryPolicy,
 } from "../../bootstrap/policies";
+import { MAX_TELEMETRY_DESTINATIONS } from "../../bootstrap/config";
 
 const CUSTOMER_ACCOUNT = "111122223333";
 const PROVIDER_ACCOUNT = "444455556666";
@@ -125,21 +126,25 @@ describe("bootstrap/policies: the break-glass role", () => {
 });
 
 describe("bootstrap/policies: the deploy role under the permissions boundary", () => {
-    const BOUNDARY = boundaryArn(scope);
+    // The roles the deploy role creates carry the workload boundary; the deploy role itself carries boundaryArn.
+    const BOUNDARY = workloadBoundaryArn(scope);
+    const STRICT = boundaryArn(scope);
     const deploy = (action: string, resource: string, context: Ctx = {}) =>
         simulate({ principal: DEPLOY_SESSION, action, resource, context, identity: [deployPolicy(scope)], boundary: boundaryPolicy(scope) });
     const role = (n: string) => `arn:aws:iam::${CUSTOMER_ACCOUNT}:role/${n}`;
     const instance = `arn:aws:ec2:us-east-1:${CUSTOMER_ACCOUNT}:instance/i-0123456789abcdef0`;
     const ownTag = { "aws:ResourceTag/byoc:customer": "acme" };
 
-    it("creating a role named in scope, with the boundary and the customer tag → allowed", async () => {
+    it("creating a role named in scope, with the workload boundary and the customer tag → allowed", async () => {
         assert.equal(await deploy("iam:CreateRole", role("byoc-acme-node"), { "iam:PermissionsBoundary": BOUNDARY, "aws:RequestTag/byoc:customer": "acme", "aws:TagKeys": ["byoc:customer"] }), "Allowed");
         assert.equal(await deploy("iam:PutRolePolicy", role("byoc-acme-node"), { "iam:PermissionsBoundary": BOUNDARY }), "Allowed");
         assert.equal(await deploy("iam:AttachRolePolicy", role("byoc-acme-node"), { "iam:PermissionsBoundary": BOUNDARY, "iam:PolicyARN": "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy" }), "Allowed");
     });
 
-    it("creating or granting a role without the boundary, or with another one → denied", async () => {
+    it("creating or granting a role without the workload boundary, or with another one (the deploy role's own too) → denied", async () => {
         assert.notEqual(await deploy("iam:CreateRole", role("byoc-acme-node"), { "aws:RequestTag/byoc:customer": "acme" }), "Allowed");
+        assert.notEqual(await deploy("iam:CreateRole", role("byoc-acme-node"), { "iam:PermissionsBoundary": STRICT, "aws:RequestTag/byoc:customer": "acme" }), "Allowed");
+        assert.notEqual(await deploy("iam:PutRolePolicy", role("byoc-acme-node"), { "iam:PermissionsBoundary": STRICT }), "Allowed");
         assert.notEqual(await deploy("iam:CreateRole", role("byoc-acme-node"), { "iam:PermissionsBoundary": `arn:aws:iam::${CUSTOMER_ACCOUNT}:policy/byoc-acme-loose` }), "Allowed");
         assert.notEqual(await deploy("iam:AttachRolePolicy", role("byoc-acme-node"), { "iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess" }), "Allowed");
         assert.notEqual(await deploy("iam:CreateRole", role("customer-app"), { "iam:PermissionsBoundary": BOUNDARY }), "Allowed", "outside the name scope");
@@ -150,17 +155,21 @@ describe("bootstrap/policies: the deploy role under the permissions boundary", (
         assert.equal(await deploy("iam:CreateAccessKey", `arn:aws:iam::${CUSTOMER_ACCOUNT}:user/byoc-acme-backdoor`), "ExplicitlyDenied");
     });
 
-    it("deleting or changing the boundary → denied; re-putting this same boundary → allowed", async () => {
+    it("deleting or changing a boundary → denied; putting the workload boundary on a data-plane role → allowed", async () => {
         assert.equal(await deploy("iam:DeleteRolePermissionsBoundary", role("byoc-acme-node")), "ExplicitlyDenied");
         assert.notEqual(await deploy("iam:PutRolePermissionsBoundary", role("byoc-acme-node"), { "iam:PermissionsBoundary": `arn:aws:iam::${CUSTOMER_ACCOUNT}:policy/byoc-acme-loose` }), "Allowed");
         assert.equal(await deploy("iam:PutRolePermissionsBoundary", role("byoc-acme-node"), { "iam:PermissionsBoundary": BOUNDARY }), "Allowed");
-        for (const action of ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion"]) {
-            assert.equal(await deploy(action, BOUNDARY), "ExplicitlyDenied", action);
+        // Its own role cannot trade its boundary for the looser one.
+        assert.equal(await deploy("iam:PutRolePermissionsBoundary", DEPLOY_ROLE, { "iam:PermissionsBoundary": BOUNDARY }), "ExplicitlyDenied");
+        for (const policy of [STRICT, BOUNDARY]) {
+            for (const action of ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:SetDefaultPolicyVersion", "iam:TagPolicy"]) {
+                assert.equal(await deploy(action, policy), "ExplicitlyDenied", `${action} on ${policy}`);
+            }
         }
     });
 
     it("the bootstrap's own roles and the revocation policy are out of reach", async () => {
-        assert.equal(await deploy("iam:DeleteRolePolicy", DEPLOY_ROLE, { "iam:PermissionsBoundary": BOUNDARY }), "ExplicitlyDenied");
+        assert.equal(await deploy("iam:DeleteRolePolicy", DEPLOY_ROLE, { "iam:PermissionsBoundary": STRICT }), "ExplicitlyDenied");
         assert.equal(await deploy("iam:UpdateAssumeRolePolicy", DEPLOY_ROLE), "ExplicitlyDenied");
         assert.equal(await deploy("sts:AssumeRole", role("byoc-bootstrap-acme-break-glass")), "ExplicitlyDenied");
     });
@@ -205,6 +214,16 @@ describe("bootstrap/policies: the support role", () => {
         assert.notEqual(await support("s3:GetObject", "arn:aws:s3:::byoc-acme-thanos-0123abc/x"), "Allowed");
         assert.notEqual(await support("logs:FilterLogEvents", `arn:aws:logs:us-east-1:${CUSTOMER_ACCOUNT}:log-group:/customer/app`), "Allowed");
     });
+
+    it("chains into a troubleshooting grant's role (passing its source identity on), and into no other role", async () => {
+        const grant = `arn:aws:iam::${CUSTOMER_ACCOUNT}:role/byoc-acme-ts-20261125abc`;
+        const withIdentity = { "sts:SourceIdentity": "alice@example.com" };
+        assert.equal(await support("sts:AssumeRole", grant, withIdentity), "Allowed");
+        assert.equal(await support("sts:SetSourceIdentity", grant, withIdentity), "Allowed");
+        for (const other of [`arn:aws:iam::${CUSTOMER_ACCOUNT}:role/byoc-acme-nodes-0123abc`, `arn:aws:iam::${CUSTOMER_ACCOUNT}:role/byoc-bootstrap-acme-deploy`, `arn:aws:iam::${CUSTOMER_ACCOUNT}:role/admin`]) {
+            assert.notEqual(await support("sts:AssumeRole", other, withIdentity), "Allowed", other);
+        }
+    });
 });
 
 describe("bootstrap/policies: the trail bucket", () => {
@@ -225,7 +244,11 @@ describe("bootstrap/policies: the trail bucket", () => {
 describe("bootstrap/policies: IAM's size limit", () => {
     it("every managed policy stays under 6,144 characters (IAM's quota, whitespace excluded) for the longest customer id", () => {
         const longest: Scope = { customer: "a".repeat(20), account: CUSTOMER_ACCOUNT, partition: "aws-us-gov" };
-        for (const [name, d] of [["boundary", boundaryPolicy(longest)], ["deploy", deployPolicy(longest)], ["support", supportPolicy(longest)]] as const) {
+        // The most telemetry destinations the config admits, each as long as it may be (63-character bucket names with a prefix).
+        const destinations = Array.from({ length: MAX_TELEMETRY_DESTINATIONS }, (_, i) => `arn:aws-us-gov:s3:::${String(i).padEnd(63, "b")}/${"p".repeat(20)}`);
+        for (const [name, d] of [
+            ["boundary", boundaryPolicy(longest)], ["deploy", deployPolicy(longest)], ["support", supportPolicy(longest)], ["workload boundary", workloadBoundaryPolicy(longest, destinations)],
+        ] as const) {
             assert.ok(JSON.stringify(d).length < 6144, `${name}: ${JSON.stringify(d).length} characters`);
         }
     });

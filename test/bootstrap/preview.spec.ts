@@ -22,6 +22,7 @@ describe("bootstrap: offline preview (--project bootstrap)", () => {
         assert.match(text, /aws:iam\/role:Role  byoc-bootstrap-acme-deploy/);
         assert.match(text, /deployRoleArn: arn:aws:iam::111122223333:role\/byoc-bootstrap-acme-deploy/);
         assert.match(text, /boundaryArn: arn:aws:iam::111122223333:policy\/byoc-bootstrap-acme-boundary/);
+        assert.match(text, /workloadBoundaryArn: arn:aws:iam::111122223333:policy\/byoc-bootstrap-acme-workload-boundary/);
         assert.match(text, /externalId: \[secret\]/);
         assert.ok(!text.includes("offline-preview-placeholder"));
     });

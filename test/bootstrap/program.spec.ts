@@ -77,6 +77,25 @@ describe("bootstrap: config", () => {
         assert.match(text, /byoc:customer: namespace "byoc" is not read by the bootstrap project/);
     });
 
+    it("telemetryDestinations: required, S3 bucket or SQS queue ARNs of the stack's partition, no wildcard, at most four", () => {
+        const problems = (v: unknown) => {
+            const r = parseBootstrapConfig(acmeRaw({ "byoc-bootstrap:telemetryDestinations": v }), NOW);
+            return r.ok ? "" : formatProblems(r.problems);
+        };
+        const ok = parseBootstrapConfig(acmeRaw(), NOW);
+        assert.deepEqual(ok.ok && ok.config.telemetryDestinations, ["arn:aws:s3:::example-provider-billing", "arn:aws:sqs:us-east-1:111122223333:byoc-state"]);
+        assert.match(problems(undefined), /byoc-bootstrap:telemetryDestinations: is required: 1–4 ARNs, the billingBucketArn and stateQueueArn/);
+        assert.match(problems([]), /telemetryDestinations = \[\]: is required/);
+        assert.match(problems(["arn:aws:s3:::a", "arn:aws:s3:::bb1", "arn:aws:s3:::bb2", "arn:aws:s3:::bb3", "arn:aws:s3:::bb4"]), /is required: 1–4 ARNs/);
+        assert.match(problems(["arn:aws:s3:::*"]), /telemetryDestinations\[0\] = "arn:aws:s3:::\*": must be an S3 bucket ARN .* never a wildcard/);
+        assert.match(problems(["arn:aws:s3:::billing/acme/*"]), /telemetryDestinations\[0\].*never a wildcard/);
+        assert.match(problems(["arn:aws:sqs:us-east-1:*:byoc-state"]), /telemetryDestinations\[0\].*must be an S3 bucket ARN/);
+        assert.match(problems(["arn:aws:dynamodb:us-east-1:444455556666:table/x"]), /telemetryDestinations\[0\].*must be an S3 bucket ARN/);
+        assert.match(problems(["arn:aws-cn:s3:::billing"]), /telemetryDestinations\[0\] = "arn:aws-cn:s3:::billing": is in partition aws-cn, the stack's region us-east-1 in aws/);
+        assert.match(problems(["arn:aws:s3:::billing", "arn:aws:s3:::billing"]), /telemetryDestinations\[1\] = "arn:aws:s3:::billing": is listed twice/);
+        assert.equal(problems(["arn:aws:s3:::billing/acme", "arn:aws:sqs:us-east-1:444455556666:byoc-state.fifo"]), "");
+    });
+
     it("the provider may not be the customer's own account; suspendedAt only when suspended, never in the future", () => {
         const r = parseBootstrapConfig(acmeRaw({
             "byoc-bootstrap:providerPrincipals": ["arn:aws:iam::111122223333:root"],
@@ -91,10 +110,19 @@ describe("bootstrap: config", () => {
 });
 
 describe("bootstrap: the program under mocks", () => {
-    it("creates the boundary, three bounded roles of ≤ 1 h sessions, their policies and the trail; outputs what the provider needs", async () => {
+    it("creates both boundaries, three bounded roles of ≤ 1 h sessions, their policies and the trail; outputs what the provider needs", async () => {
         const r = await run();
         const boundary = byName(r, "aws:iam/policy:Policy", "byoc-bootstrap-acme-boundary");
         assert.equal(boundary.inputs.name, "byoc-bootstrap-acme-boundary");
+        const workload = byName(r, "aws:iam/policy:Policy", "byoc-bootstrap-acme-workload-boundary");
+        assert.equal(workload.inputs.name, "byoc-bootstrap-acme-workload-boundary");
+        assert.equal(workload.inputs.tags["byoc:customer"], undefined, "outside the data plane's tag scope");
+        // The registered document names the destinations of the stack file and the deploy policy requires it on new roles.
+        const doc = plain(workload.inputs.policy);
+        const egress = doc.Statement.find((x: any) => x.Sid === "DataLeavesOnlyToNamedDestinations");
+        assert.deepEqual(egress.NotResource, ["arn:aws:s3:::example-provider-billing", "arn:aws:s3:::example-provider-billing/*", "arn:aws:sqs:us-east-1:111122223333:byoc-state"]);
+        const deploy = plain(byName(r, "aws:iam/policy:Policy", "byoc-bootstrap-acme-deploy").inputs.policy);
+        assert.deepEqual(deploy.Statement.find((x: any) => x.Sid === "RolesCarryTheBoundary").Condition, { StringEquals: { "iam:PermissionsBoundary": "arn:aws:iam::111122223333:policy/byoc-bootstrap-acme-workload-boundary" } });
         for (const s of ["deploy", "support", "break-glass"]) {
             const x = role(r, s);
             assert.equal(x.inputs.name, `byoc-bootstrap-acme-${s}`);
@@ -111,7 +139,7 @@ describe("bootstrap: the program under mocks", () => {
         assert.equal(sse.inputs.rules[0].applyServerSideEncryptionByDefault.sseAlgorithm, "AES256");
         const bucketPolicy = plain(r.resources.find((x) => x.type === "aws:s3/bucketPolicy:BucketPolicy")!.inputs.policy);
         assert.ok(bucketPolicy.Statement.some((s: any) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false"));
-        for (const k of ["deployRoleArn", "supportRoleArn", "breakGlassRoleArn", "boundaryArn", "externalId"]) assert.ok(r.outputs[k] !== undefined, k);
+        for (const k of ["deployRoleArn", "supportRoleArn", "breakGlassRoleArn", "boundaryArn", "workloadBoundaryArn", "externalId"]) assert.ok(r.outputs[k] !== undefined, k);
         assert.equal(plain(r.outputs.externalId), EXTERNAL_ID);
     });
 

@@ -21,7 +21,7 @@ describe("byoc policy check (in-process)", () => {
         const r = run([fx("export-clean.json")]);
         assert.equal(r.code, 0, r.out + r.err);
         assert.match(r.out, /stack-export, env dev from tags/);
-        assert.match(r.out, /Summary: 12 resources checked against 20 policies: 0 mandatory/);
+        assert.match(r.out, /Summary: 12 resources checked against 22 policies: 0 mandatory/);
         assert.equal(r.err, "");
     });
     it("stack export with violations: exit 1, each violation with rule, enforcement, URN and message", () => {
@@ -40,7 +40,7 @@ describe("byoc policy check (in-process)", () => {
         const rep = JSON.parse(r.out);
         assert.equal(rep.format, "stack-export");
         assert.equal(rep.environment, "prod");
-        assert.equal(rep.mandatoryCount, 7, "5 network findings, and its EKS cluster and bucket without a customer-managed key (customer-managed-keys)");
+        assert.equal(rep.mandatoryCount, 8, "5 network findings, its EKS cluster and bucket without a customer-managed key (customer-managed-keys), and a prod stack without the deploy role (deploy-role-boundary)");
         assert.ok(rep.violations.every((v: { policy: string; enforcementLevel: string; message: string }) => v.policy && v.enforcementLevel && /Remediation:/.test(v.message)));
     });
     it("--env overrides the tags and selects that environment's enforcement", () => {
@@ -56,7 +56,7 @@ describe("byoc policy check (in-process)", () => {
         fs.writeFileSync(cfg, JSON.stringify({ all: "advisory" }));
         const r = run([fx("export-violations.json"), "--config", cfg]);
         assert.equal(r.code, 0);
-        assert.match(r.out, /0 mandatory, 7 advisory/);
+        assert.match(r.out, /0 mandatory, 8 advisory/);
         fs.writeFileSync(cfg, JSON.stringify({ "no-such-rule": "mandatory" }));
         const bad = run([fx("export-violations.json"), "--config", cfg]);
         assert.equal(bad.code, 2);

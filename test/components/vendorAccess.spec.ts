@@ -12,7 +12,7 @@ import { sourceIdentityFrom } from "../../stacks/sourceIdentity";
 import { engineerCsr } from "../support/pki";
 
 const DEPLOY_ROLE = "arn:aws:iam::111122223333:role/byoc-bootstrap-acme-deploy";
-const BOUNDARY = "arn:aws:iam::111122223333:policy/byoc-bootstrap-acme-boundary";
+const BOUNDARY = "arn:aws:iam::111122223333:policy/byoc-bootstrap-acme-workload-boundary";
 const SUPPORT_ROLE = "arn:aws:iam::111122223333:role/byoc-bootstrap-acme-support";
 
 const awsProviders = (s: Stack) => s.ofType("pulumi:providers:aws");
@@ -27,7 +27,7 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
     });
 
     describe("prod deploys through the customer's deploy role", () => {
-        it("one explicit AWS provider assumes the deploy role with the ExternalId (secret), the runner's source identity, ≤ 1 h, pinned to the account", () => {
+        it("one explicit AWS provider assumes the deploy role with the ExternalId (secret) and the runner's source identity, pinned to the account; no fixed duration", () => {
             const [p] = awsProviders(prod);
             assert.equal(awsProviders(prod).length, 1);
             assert.equal(p.name, "byoc-acme-aws");
@@ -41,8 +41,8 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
                 externalId: "offline-preview-placeholder-external-id",
                 sourceIdentity: process.env.BYOC_SOURCE_IDENTITY,
                 sessionName: process.env.BYOC_SOURCE_IDENTITY,
-                duration: "1h",
             });
+            assert.equal(p.inputs.forbiddenAccountIds, undefined);
         });
 
         it("every AWS resource and the EKS component use it; nothing falls back to a default provider", () => {
@@ -108,6 +108,9 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
             const exec = JSON.parse(dev.one("pulumi:providers:kubernetes").inputs.kubeconfig).users[0].user.exec;
             assert.equal(exec.command, "aws");
             assert.equal(dev.outputs.deployRoleArn, undefined);
+            // pulumi-eks keeps its own service role: switching an existing cluster's role would replace it.
+            assert.equal(dev.one("eks:index:Cluster").inputs.serviceRole, undefined);
+            assert.deepEqual(dev.ofType("aws:iam/role:Role").filter((r) => r.name.endsWith("-eks-service")), []);
         });
     });
 
@@ -203,6 +206,25 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
             assert.ok(!rows.some((f) => /tailnet/i.test(f.flow)), rows.map((f) => f.flow).join("; "));
             assert.equal(suspended.outputs.vendorAccess, "suspended");
             assert.equal(prod.outputs.vendorAccess, "enabled");
+        });
+
+        it("suspending (the first of the portal's two runs): the same removals, while the restricted endpoint stays for that run", async () => {
+            const now = new Date("2026-11-25T12:00:00Z");
+            const tailnetPhase = { ...(stackRaw("prod")["byoc:controlPlane"] as object), phase: "tailnet" };
+            const tailscale = { ...(stackRaw("prod")["byoc:tailscale"] as object), managementTag: "tag:byoc-management" };
+            const s = await runStack("prod", {
+                "byoc:controlPlane": tailnetPhase,
+                "byoc:tailscale": tailscale,
+                "byoc:access": { ...(stackRaw("prod")["byoc:access"] as object), vendorAccess: "suspending" },
+            }, now);
+            assert.deepEqual(s.resources.filter((r) => r.type.startsWith("tailscale:index/")).map((r) => r.name), []);
+            const eks = s.one("eks:index:Cluster").inputs;
+            assert.equal(eks.endpointPublicAccess, true, "even in phase tailnet: this run must still reach the API to remove the agents");
+            assert.deepEqual(eks.publicAccessCidrs, ["203.0.113.0/28", "198.51.100.16/28"]);
+            const kubeconfig = JSON.parse(unsecret(s.one("pulumi:providers:kubernetes").inputs.kubeconfig));
+            assert.match(kubeconfig.clusters[0].cluster.server, /\.eks\.amazonaws\.com$/, "not the tailnet device being removed");
+            const row = (s.outputs.networkFlows as { flow: string; restrictedBy: string }[]).find((f) => f.flow === "Management → EKS API")!;
+            assert.match(row.restrictedBy, /^vendor access being suspended: publicAccessCidrs = 203\.0\.113\.0\/28, 198\.51\.100\.16\/28 for this one run/);
         });
 
         it("the data plane itself stays: the same cluster, nodes, ingress and telemetry as when enabled", () => {

@@ -330,7 +330,9 @@ describe("stacks/schema: the stack configuration contract", () => {
         });
 
         it("aws: allows region (required), profile, account guards, default tags and retries; refuses the rest, saying why", () => {
-            ok("prod", { "aws:profile": "acme", "aws:allowedAccountIds": ["111122223333"], "aws:forbiddenAccountIds": ["999988887777"], "aws:defaultTags": { tags: { team: "db" } }, "aws:maxRetries": 5, "aws:retryMode": "adaptive" });
+            ok("prod", { "aws:profile": "acme", "aws:allowedAccountIds": ["111122223333"], "aws:defaultTags": { tags: { team: "db" } }, "aws:maxRetries": 5, "aws:retryMode": "adaptive" });
+            // forbiddenAccountIds only without a deploy role (whose provider pins allowedAccountIds; see the deploy role's tests)
+            ok("dev", { "aws:forbiddenAccountIds": ["999988887777"] });
             const awsKeys = "allowed aws keys are aws:region, aws:profile, aws:allowedAccountIds, aws:forbiddenAccountIds, aws:defaultTags, aws:maxRetries, aws:retryMode";
             one("prod", { "aws:skipCredentialsValidation": true }, {
                 path: "aws:skipCredentialsValidation",
@@ -857,6 +859,55 @@ describe("stacks/schema: the stack configuration contract", () => {
             const value = line.slice("  byoc:access.grants[0].csrPem = ".length, line.lastIndexOf(": m"));
             assert.equal(value.length, 80);
             assert.ok(value.endsWith("..."));
+        });
+    });
+
+    describe("the deploy role (byoc:access.deployRoleArn, byoc:deployExternalId)", () => {
+        const prodFile = () => clone(readStackFile("prod", ROOT).raw);
+        const check = (edit: (r: Record<string, any>) => void) => {
+            const r = prodFile();
+            edit(r);
+            const result = parseStackConfig(r);
+            return result.ok ? [] : result.problems.map((p) => `${p.path}: ${p.message}`);
+        };
+
+        it("prod names it; the boundary and the support role follow from it", () => {
+            const c = ok("prod");
+            assert.deepEqual(c.access.deployRole, {
+                roleArn: "arn:aws:iam::111122223333:role/byoc-bootstrap-acme-deploy",
+                externalId: undefined, // only ciphertext in the stack file
+                account: "111122223333",
+                partition: "aws",
+                boundaryArn: "arn:aws:iam::111122223333:policy/byoc-bootstrap-acme-workload-boundary",
+                supportRoleArn: "arn:aws:iam::111122223333:role/byoc-bootstrap-acme-support",
+            });
+            const decrypted = parseStackConfig({ ...prodFile(), "byoc:deployExternalId": "ext-0123456789abcdef" });
+            assert.ok(decrypted.ok && decrypted.config.access.deployRole?.externalId === "ext-0123456789abcdef");
+            assert.equal(ok("dev").access.deployRole, undefined, "dev may deploy with the ambient credentials");
+            assert.equal(ok("prod").access.vendorAccess, "enabled");
+        });
+
+        it("is required in prod, with its ExternalId", () => {
+            assert.deepEqual(check((r) => delete r["byoc:access"].deployRoleArn), [
+                "byoc:access.deployRoleArn: is required in prod: the data plane deploys through the deploy role of the customer's byoc-bootstrap stack (its deployRoleArn output; bootstrap/README.md)",
+                "byoc:deployExternalId: only applies with byoc:access.deployRoleArn",
+            ]);
+            assert.deepEqual(check((r) => delete r["byoc:deployExternalId"]), [
+                "byoc:deployExternalId: is required with byoc:access.deployRoleArn: the ExternalId set in the customer's byoc-bootstrap stack (`pulumi config set --secret byoc:deployExternalId …`)",
+            ]);
+        });
+
+        it("must be this customer's bootstrap deploy role, in an allowed account, with a valid ExternalId", () => {
+            assert.match(check((r) => (r["byoc:access"].deployRoleArn = "arn:aws:iam::111122223333:role/byoc-bootstrap-globex-deploy")).join("\n"), /is another customer's deploy role; this stack's is role\/byoc-bootstrap-acme-deploy/);
+            assert.match(check((r) => (r["byoc:access"].deployRoleArn = "arn:aws:iam::111122223333:role/admin")).join("\n"), /must be the deployRoleArn output of the customer's byoc-bootstrap stack/);
+            assert.match(check((r) => (r["aws:allowedAccountIds"] = ["999988887777"])).join("\n"), /is in account 111122223333, which aws:allowedAccountIds \(999988887777\) does not list/);
+            assert.match(check((r) => (r["byoc:deployExternalId"] = "short")).join("\n"), /byoc:deployExternalId: must be 16–1224 characters/);
+            assert.match(check((r) => (r["aws:forbiddenAccountIds"] = ["999988887777"])).join("\n"), /aws:forbiddenAccountIds: cannot be combined with byoc:access.deployRoleArn/);
+        });
+
+        it("vendorAccess is enabled, suspending or suspended", () => {
+            assert.equal(ok("prod", access("prod", { vendorAccess: "suspended" })).access.vendorAccess, "suspended");
+            assert.match(formatProblems(problems("prod", access("prod", { vendorAccess: "off" }))), /byoc:access.vendorAccess = "off": must be "enabled", "suspending" or "suspended"/);
         });
     });
 });
