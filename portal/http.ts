@@ -220,7 +220,8 @@ export function createServer(portal: Portal, tokens: TokenTable, options: HttpOp
         reply.status(202).send(portal.breakGlass(req.actor!, req.params.id, req.body, "close")),
     );
     // Vendor access (README "Vendor access in the portal"): { state: "enabled"|"suspended", reason } sets
-    // byoc:access.vendorAccess and queues the up that applies it (202 { customer, job }); the state it has: 200, no job.
+    // byoc:access.vendorAccess and queues the up that applies it (202 { customer, job }) — "suspended" as two runs,
+    // suspending then suspended; the state it has (or is moving to): 200, no job.
     app.post<{ Params: Params }>("/api/customers/:id/vendor-access", { onRequest: auth("operator") }, async (req, reply) => {
         const result = portal.setVendorAccess(req.actor!, req.params.id, req.body);
         return reply.status(result.job ? 202 : 200).send(result);

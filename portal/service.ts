@@ -106,6 +106,12 @@ export const TAILNET_UP_REASON = "close the public API endpoint (phase tailnet)"
 export const SYSTEM_VENDOR_ACCESS = "system:vendor-access";
 /** The reason recorded with that change (audit customer.vendor-access). */
 export const DEPLOY_ROLE_REFUSED_REASON = "the customer's account refused the deploy role (kill switch)";
+/** The reason recorded when the portal moves a suspension on from "suspending" to "suspended" (audit customer.vendor-access). */
+export const VENDOR_PATHS_REMOVED_REASON = "vendor paths removed; closing the public API endpoint";
+/** The reason of the second `up` of a suspension, which the portal queues after the "suspending" one succeeded. */
+export const SUSPENDED_UP_REASON = "suspend vendor access: close the public API endpoint (vendorAccess suspended)";
+/** What an operator may ask POST /api/customers/:id/vendor-access for ("suspending" is the portal's own first step of "suspended"). */
+const REQUESTED_VENDOR_ACCESS = ["enabled", "suspended"] as const;
 /** How much of a failed job's log (its end) is searched for the deploy role's refusal, besides the job's message. */
 const REFUSAL_LOG_SCAN = 64 * 1024;
 
@@ -801,6 +807,7 @@ export class Portal {
                     this.store.updateCustomer(c.id, { status: c.status === "destroying" ? c.status : "deployed", outputs: JSON.stringify(redactOutputs(result.outputs ?? {}, result.secretOutputs)), updated_at: at });
                     this.activateGrants(job, raw, result.outputs ?? {}, at);
                     this.afterPrivateUp(job, raw, result.outputs ?? {}, at);
+                    this.afterSuspendingUp(job, raw, at);
                 } else {
                     if (c.status === "provisioning") this.store.updateCustomer(c.id, { status: "failed", updated_at: at });
                     this.afterFailedPrivateUp(job, raw, c, result, at);
@@ -915,6 +922,9 @@ export class Portal {
     private afterPrivateUp(job: JobRow, raw: Record<string, unknown>, outputs: Record<string, unknown>, at: string): void {
         const applied = accessOfRaw(raw);
         if (applied !== "bootstrap" && applied !== "switchover" && applied !== "tailnet") return;
+        // Vendor access suspending or suspended: the up built no tailnet path and its provider did not go through
+        // one (render/apiAccess.ts providerViaTailnet), so it proves nothing about a phase; the phase waits.
+        if (vendorAccessOfRaw(raw) !== "enabled") return;
         const c = this.store.customer(job.customer)!;
         if (c.status === "destroying" || c.status === "destroyed") return;
         const current = JSON.parse(c.config) as Record<string, unknown>;
@@ -936,14 +946,26 @@ export class Portal {
             this.store.audit(at, SYSTEM_PHASE, "customer.phase-blocked", c.id, { from: applied, to, after: job.id, reasons: blockers });
             return;
         }
-        const nextJob = this.queue(SYSTEM_PHASE, c.id, "up", to === "switchover" ? SWITCHOVER_UP_REASON : TAILNET_UP_REASON); // reads the config when it starts
-        const note =
-            to === "switchover"
-                ? `moving to phase switchover: ${nextJob} moves the Kubernetes provider to the tailnet kubernetes-api endpoint; the public API endpoint stays open until that up has succeeded`
-                : `moving to phase tailnet: ${job.id} proved the tailnet path, ${nextJob} closes the public API endpoint`;
-        this.store.updateCustomer(c.id, { config: JSON.stringify(next), api_note: note, updated_at: at });
+        const nextJob = this.queueNextStep(SYSTEM_PHASE, c.id, next, to === "switchover" ? SWITCHOVER_UP_REASON : TAILNET_UP_REASON, at, (nextJob) => ({
+            api_note:
+                to === "switchover"
+                    ? `moving to phase switchover: ${nextJob} moves the Kubernetes provider to the tailnet kubernetes-api endpoint; the public API endpoint stays open until that up has succeeded`
+                    : `moving to phase tailnet: ${job.id} proved the tailnet path, ${nextJob} closes the public API endpoint`,
+        }));
         const evidence = to === "switchover" ? { device: (outputs.tailnetDevices as Record<string, unknown>)["kubernetes-api"] } : { proof: job.id };
         this.store.audit(at, SYSTEM_PHASE, "customer.phase-changed", c.id, { from: applied, to, after: job.id, job: nextJob, ...evidence });
+    }
+
+    /**
+     * The portal's own next step on a stack after one of its ups succeeded (inside finishJob's transaction): stores
+     * `next` as the stack's config and queues, as `actor`, the `up` that applies it (it reads the config when it
+     * starts); `fields(job)` adds customer fields that name that job. Returns the job. The private API phases
+     * (afterPrivateUp) and the second run of a suspension (afterSuspendingUp) move on this way.
+     */
+    private queueNextStep(actor: string, customer: string, next: Record<string, unknown>, reason: string, at: string, fields: (job: string) => Pick<Partial<CustomerRow>, "api_note"> = () => ({})): string {
+        const job = this.queue(actor, customer, "up", reason);
+        this.store.updateCustomer(customer, { config: JSON.stringify(next), ...fields(job), updated_at: at });
+        return job;
     }
 
     /**
@@ -1014,64 +1036,114 @@ export class Portal {
      * sets byoc:access.vendorAccess in the stored config — checked by the stack's own rules like every config change
      * — audits customer.vendor-access (actor, state, reason) and queues the `up` that applies it (or reuses the one
      * queued: it reads the config when it starts; like approve and revoke, never refused for a full queue, so a
-     * suspension always gets applied). "suspended" makes the program build no vendor path (no tailnet agents or
-     * keys, no troubleshooting grants or access entries, no management CIDRs); while it is set the portal takes no
-     * access request, approves none and opens no break-glass. Re-enabling also clears vendorAccessRefusedAt: do it
-     * only after the customer re-enabled their bootstrap (byoc-bootstrap:vendorAccess), or the next job is refused
-     * again. The state the config has already: 200, nothing changed, nothing queued, nothing audited (like a
-     * repeated re-run, a repeat is not a new request). Returns the customer and the job (null when none).
+     * suspension always gets applied). Suspending takes two runs, so an enabled stack asked for "suspended" gets
+     * "suspending" (audited with `requested: "suspended"`): that up removes the tailnet agents and keys and the
+     * troubleshooting grants while the restricted public endpoint stays, so the Kubernetes provider can still delete
+     * them; once it succeeded the portal sets "suspended" itself and queues the up that closes the endpoint
+     * (afterSuspendingUp). Applied in one run from outside the VPC, "suspended" would close the endpoint first and
+     * then fail to delete the Kubernetes objects (Pulumi deletes at the end of an update). A failed "suspending" up
+     * stays "suspending": re-run it. While either is set the portal takes no access request, approves none and
+     * opens no break-glass. "enabled" (from either) re-enables and also clears vendorAccessRefusedAt: do it only
+     * after the customer re-enabled their bootstrap (byoc-bootstrap:vendorAccess), or the next job is refused
+     * again. Asking for what the stack is already on the way to ("suspended" while suspending or suspended,
+     * "enabled" while enabled): 200, nothing changed, nothing queued, nothing audited (like a repeated re-run, a
+     * repeat is not a new request). Returns the customer and the job (null when none).
      */
     setVendorAccess(actor: Actor, id: string, body: unknown): { customer: CustomerView; job: JobView | null } {
         const b = isObject(body) ? body : {};
         const problems: ConfigProblem[] = [];
         if (!isObject(body)) problems.push({ path: "body", value: body, message: 'must be a JSON object { state: "enabled" | "suspended", reason }' });
         const state = b.state;
-        if (!(VENDOR_ACCESS as readonly unknown[]).includes(state)) problems.push({ path: "state", value: state, message: `must be one of ${VENDOR_ACCESS.map((v) => `"${v}"`).join(", ")}` });
+        if (!(REQUESTED_VENDOR_ACCESS as readonly unknown[]).includes(state)) {
+            const hint = state === "suspending" ? ' ("suspending" is the first of the two runs the portal makes of "suspended": ask for "suspended")' : "";
+            problems.push({ path: "state", value: state, message: `must be one of ${REQUESTED_VENDOR_ACCESS.map((v) => `"${v}"`).join(", ")}${hint}` });
+        }
         const reason = typeof b.reason === "string" ? b.reason.trim() : "";
         if (reason.length < 3 || reason.length > 500) problems.push({ path: "reason", value: b.reason, message: "must say why vendor access changes (3–500 characters)" });
         if (problems.length > 0) throw new PortalError(400, "invalid vendor access change", problems);
-        const to = state as VendorAccessState;
+        const requested = state as (typeof REQUESTED_VENDOR_ACCESS)[number];
         const jobId = this.store.tx(() => {
             const c = this.mustCustomer(id);
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is ${c.status}; its vendor access cannot change`);
             const raw = JSON.parse(c.config) as Record<string, unknown>;
             const from = vendorAccessOfRaw(raw);
-            if (from === to) return null;
-            const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
-            const next = { ...raw, "byoc:access": { ...access, vendorAccess: to } };
+            if (requested === "suspended" ? from !== "enabled" : from === "enabled") return null;
+            const to: VendorAccessState = requested === "suspended" ? "suspending" : "enabled";
+            const next = withVendorAccess(raw, to);
             const check = parseStackConfig(next);
             if (!check.ok) throw new PortalError(400, `vendor access "${to}" does not fit the stack config of ${id}`, check.problems);
             const at = this.iso();
             this.store.updateCustomer(id, { config: JSON.stringify(next), updated_at: at, ...(to === "enabled" ? { vendor_refused_at: null } : {}) });
-            const job = this.queueUp(actor.user, id, to === "suspended" ? `suspend vendor access (${reason})` : `re-enable vendor access (${reason})`);
-            this.store.audit(at, actor.user, "customer.vendor-access", id, { state: to, from, reason, job, ...(c.vendor_refused_at ? { refusedAt: c.vendor_refused_at } : {}) });
+            const job = this.queueUp(actor.user, id, to === "suspending" ? `suspend vendor access (${reason})` : `re-enable vendor access (${reason})`);
+            this.store.audit(at, actor.user, "customer.vendor-access", id, {
+                state: to,
+                ...(to !== requested ? { requested } : {}),
+                from,
+                reason,
+                job,
+                ...(c.vendor_refused_at ? { refusedAt: c.vendor_refused_at } : {}),
+            });
             return job;
         });
         if (jobId) this.pump();
         return { customer: this.customerView(this.store.customer(id)!), job: jobId ? this.jobView(this.store.job(jobId)!) : null };
     }
 
-    /** 409 when the stored config of `c` says vendor access is suspended: `what` is refused (a vendor path). */
+    /**
+     * After a successful `up` that applied vendorAccess "suspending" (inside finishJob's transaction): the tailnet
+     * agents and keys and the grants are gone, so the portal sets "suspended" itself (SYSTEM_VENDOR_ACCESS, audited
+     * customer.vendor-access with VENDOR_PATHS_REMOVED_REASON) and queues the up that closes the public API
+     * endpoint, as the phases move on (queueNextStep). Changed while that up ran (re-enabled, the deploy role
+     * refused, …): that change wins. A failed "suspending" up changes nothing: re-running it moves on from here.
+     */
+    private afterSuspendingUp(job: JobRow, raw: Record<string, unknown>, at: string): void {
+        if (vendorAccessOfRaw(raw) !== "suspending") return;
+        const c = this.store.customer(job.customer)!;
+        if (c.status === "destroying" || c.status === "destroyed") return;
+        const current = JSON.parse(c.config) as Record<string, unknown>;
+        if (vendorAccessOfRaw(current) !== "suspending") return;
+        const nextJob = this.queueNextStep(SYSTEM_VENDOR_ACCESS, c.id, withVendorAccess(current, "suspended"), SUSPENDED_UP_REASON, at);
+        this.store.audit(at, SYSTEM_VENDOR_ACCESS, "customer.vendor-access", c.id, { state: "suspended", from: "suspending", to: "suspended", reason: VENDOR_PATHS_REMOVED_REASON, job: nextJob, after: job.id });
+        this.appendLog(job.id, `[${at}] vendor paths removed: vendor access set to suspended; ${nextJob} closes the public API endpoint\n`);
+    }
+
+    /** 409 when the stored config of `c` says vendor access is suspending or suspended: `what` is refused (a vendor path). */
     private assertVendorAccess(c: CustomerRow, what: string): void {
-        if (vendorAccessOfRaw(JSON.parse(c.config) as Record<string, unknown>) !== "suspended") return;
-        throw new PortalError(409, `vendor access to customer ${c.id} is suspended by the customer (byoc:access.vendorAccess); ${what}`);
+        const state = vendorAccessOfRaw(JSON.parse(c.config) as Record<string, unknown>);
+        if (state === "enabled") return;
+        throw new PortalError(409, `vendor access to customer ${c.id} is ${state === "suspending" ? "being suspended" : "suspended"} by the customer (byoc:access.vendorAccess${state === "suspending" ? ": suspending" : ""}); ${what}`);
     }
 
     /**
-     * A failed job of a stack with byoc:access.deployRoleArn whose message or log says STS refused AssumeRole on
+     * A failed job of a stack with byoc:access.deployRoleArn whose message or log says STS refused sts:AssumeRole on
      * that role (deployRoleRefusal): the customer pulled their kill switch (byoc-bootstrap:vendorAccess:
-     * suspended). Inside finishJob's transaction the portal sets byoc:access.vendorAccess "suspended" itself
-     * (SYSTEM_VENDOR_ACCESS, audited customer.vendor-access with DEPLOY_ROLE_REFUSED_REASON), records
-     * vendorAccessRefusedAt and queues nothing: no job of the provider's can get in anyway. Seen again before an
-     * operator re-enabled: only noted in the job's log.
+     * suspended). Inside finishJob's transaction the portal sets byoc:access.vendorAccess "suspended" itself —
+     * directly, not through "suspending": no run of the provider's can get in to make one — (SYSTEM_VENDOR_ACCESS,
+     * audited customer.vendor-access with DEPLOY_ROLE_REFUSED_REASON), records vendorAccessRefusedAt and queues
+     * nothing. Seen again before an operator re-enabled: only noted in the job's log. A refusal of
+     * sts:SetSourceIdentity or sts:TagSession on the role (providerSideRefusal) changes nothing: that wording also
+     * comes when the provider's own principal lacks the permission in its identity policy, which cross-account
+     * requests need as well as the role's trust — the job's log says so.
      */
     private afterRefusedDeployRole(job: JobRow, raw: Record<string, unknown>, c: CustomerRow, result: OperationResult, at: string): void {
         if (c.status === "destroyed") return;
         const ran = isObject(raw["byoc:access"]) ? raw["byoc:access"].deployRoleArn : undefined;
         if (typeof ran !== "string" || ran === "") return;
         const log = this.store.job(job.id)?.log ?? "";
-        const evidence = deployRoleRefusal(`${result.message}\n${log.slice(-REFUSAL_LOG_SCAN)}`, ran);
-        if (!evidence) return;
+        const text = `${result.message}\n${log.slice(-REFUSAL_LOG_SCAN)}`;
+        const evidence = deployRoleRefusal(text, ran);
+        if (!evidence) {
+            const side = providerSideRefusal(text, ran);
+            if (side) {
+                this.appendLog(
+                    job.id,
+                    `[${at}] STS refused sts:${side.action} on the deploy role ${ran}${side.caller ? ` to ${side.caller}` : ""}: not the customer's kill switch (that refuses sts:AssumeRole itself), vendor access unchanged. ` +
+                        `The wording also comes when the provider's own principal lacks sts:${side.action} in its identity policy (cross-account, the caller's permissions policy must allow it as well as the role's trust policy): ` +
+                        `the provider's runner and engineer roles need sts:AssumeRole and sts:SetSourceIdentity (and sts:TagSession if they tag sessions) on the customer's deploy and support roles\n`,
+                );
+            }
+            return;
+        }
         const current = JSON.parse(c.config) as Record<string, unknown>;
         const access = isObject(current["byoc:access"]) ? current["byoc:access"] : {};
         if (access.deployRoleArn !== ran) return; // the stack names another role now: this refusal says nothing about it
@@ -1080,7 +1152,7 @@ export class Portal {
             return;
         }
         const from = vendorAccessOfRaw(current);
-        const next = { ...current, "byoc:access": { ...access, vendorAccess: "suspended" } };
+        const next = withVendorAccess(current, "suspended");
         const check = parseStackConfig(next);
         // Suspending only takes paths away; a config the schema refuses for other reasons keeps its text (the next up
         // fails on those problems anyway), the refusal is still recorded.
@@ -1460,40 +1532,79 @@ function accessOfRaw(raw: Record<string, unknown>): ApiAccess {
     return accessOf(cp.privateEndpointOnly, cp.phase, cp.breakGlass);
 }
 
-/** byoc:access.vendorAccess of a stored config, as the schema defaults it ("enabled" unless it says "suspended"). */
+/** A stored byoc:access.vendorAccess value as the schema defaults it ("enabled" unless it names another state). */
+function vendorAccessState(stored: unknown): VendorAccessState {
+    return (VENDOR_ACCESS as readonly unknown[]).includes(stored) ? (stored as VendorAccessState) : "enabled";
+}
+
+/** byoc:access.vendorAccess of a stored config ("enabled", "suspending" or "suspended"). */
 function vendorAccessOfRaw(raw: Record<string, unknown>): VendorAccessState {
     const access = raw["byoc:access"];
-    return isObject(access) && access.vendorAccess === "suspended" ? "suspended" : "enabled";
+    return vendorAccessState(isObject(access) ? access.vendorAccess : undefined);
+}
+
+function withVendorAccess(raw: Record<string, unknown>, state: VendorAccessState): Record<string, unknown> {
+    const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
+    return { ...raw, "byoc:access": { ...access, vendorAccess: state } };
 }
 
 /** The vendor-access fields of a customer view, from the stored value and the observed refusal. */
 function vendorAccessView(stored: unknown, refusedAt: string | null | undefined): { vendorAccess: VendorAccessState; vendorAccessRefusedAt?: string } {
-    return { vendorAccess: stored === "suspended" ? "suspended" : "enabled", ...(refusedAt ? { vendorAccessRefusedAt: refusedAt } : {}) };
+    return { vendorAccess: vendorAccessState(stored), ...(refusedAt ? { vendorAccessRefusedAt: refusedAt } : {}) };
 }
 
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
+/** What stsRefusalOf found: the STS action refused on the role, the caller when the message names it, the line that says so. */
+interface StsRefusal {
+    action: "AssumeRole" | "SetSourceIdentity" | "TagSession";
+    caller?: string;
+    evidence: string;
+}
+
 /**
- * Whether `text` (a failed job's message and log) says STS refused to let the caller assume `roleArn`; returns the
- * line that says so (shortened), undefined otherwise. The phrasings:
- *  - AWS's AccessDenied message for AssumeRole, whichever SDK prints it: `User: <caller> is not authorized to
- *    perform: sts:AssumeRole on resource: <roleArn>` — aws-sdk-go-v2 as the Pulumi AWS provider (the Terraform
- *    provider underneath) reports it, `operation error STS: AssumeRole, https response error StatusCode: 403,
- *    RequestID: …, api error AccessDenied: User: … is not authorized to perform: sts:AssumeRole on resource: …`;
- *    botocore (the aws CLI of a kubeconfig) `An error occurred (AccessDenied) when calling the AssumeRole operation:
- *    User: …`; the Java SDK `… (Service: AWSSecurityTokenService; Status Code: 403; Error Code: AccessDenied; …)`.
- *    sts:SetSourceIdentity and sts:TagSession on the role count too: the bootstrap's closed trust policy denies all
- *    three (bootstrap/policies.ts closedTrustPolicy).
- *  - The provider's wrapper around it, `IAM Role (<roleArn>) cannot be assumed.` (`error configuring Terraform AWS
- *    Provider: …` in older versions, `Error: Cannot assume IAM Role` in newer), followed by aws-sdk-go-v2's
- *    `operation error STS: AssumeRole, … api error AccessDenied`: for when the sentence above was wrapped or cut.
- * Either way AccessDenied must be part of the same error (near it), and the role must be exactly `roleArn` (not a
- * longer name, not another role such as the support role, not the deploy role's own session making some other
- * call): an AccessDenied of anything else (an EKS or S3 call, another role, an expired token) is not the switch.
- * Terraform's box drawing (`│ `), line wrapping and terminal colours are ignored. A wrong byoc:deployExternalId
- * reads the same to STS's caller — the portal cannot tell it from the switch.
+ * Whether `text` (a failed job's message and log) says STS refused to let the caller assume `roleArn` — the
+ * customer's kill switch; returns the line that says so (shortened), undefined otherwise. Only a refusal of
+ * sts:AssumeRole itself counts: sts:SetSourceIdentity and sts:TagSession refusals (providerSideRefusal) also come
+ * when the provider's own principal lacks the permission in its identity policy (cross-account, the caller's
+ * permissions policy must allow them as well as the role's trust policy: IAM User Guide, "Passing session tags" and
+ * "Monitor and control actions taken with assumed roles"), a misconfiguration on the provider's side, not the
+ * customer's switch. See stsRefusalOf for the phrasings.
  */
 export function deployRoleRefusal(text: string, roleArn: string): string | undefined {
+    const found = stsRefusalOf(text, roleArn);
+    return found?.action === "AssumeRole" ? found.evidence : undefined;
+}
+
+/**
+ * Whether `text` says STS refused sts:SetSourceIdentity or sts:TagSession on `roleArn` (and no sts:AssumeRole
+ * refusal on it, which deployRoleRefusal reports): returns the action, the caller when named and the line.
+ */
+export function providerSideRefusal(text: string, roleArn: string): StsRefusal | undefined {
+    const found = stsRefusalOf(text, roleArn);
+    return found && found.action !== "AssumeRole" ? found : undefined;
+}
+
+/**
+ * The refusal by STS of an action on `roleArn` in `text`, AssumeRole first. The phrasings:
+ *  - AWS's AccessDenied message, whichever SDK prints it: `User: <caller> is not authorized to perform:
+ *    sts:AssumeRole on resource: <roleArn>` (or sts:SetSourceIdentity, sts:TagSession) — aws-sdk-go-v2 as the
+ *    Pulumi AWS provider (the Terraform provider underneath) reports it, `operation error STS: AssumeRole, https
+ *    response error StatusCode: 403, RequestID: …, api error AccessDenied: User: … is not authorized to perform:
+ *    sts:AssumeRole on resource: …`; botocore (the aws CLI of a kubeconfig) `An error occurred (AccessDenied) when
+ *    calling the AssumeRole operation: User: …`; the Java SDK `… (Service: AWSSecurityTokenService; Status Code:
+ *    403; Error Code: AccessDenied; …)`.
+ *  - The provider's wrapper around it, `IAM Role (<roleArn>) cannot be assumed.` (`error configuring Terraform AWS
+ *    Provider: …` in older versions, `Error: Cannot assume IAM Role` in newer), followed by aws-sdk-go-v2's
+ *    `operation error STS: AssumeRole, … api error AccessDenied`: for when the sentence above was wrapped or cut;
+ *    AssumeRole unless what is left of that AccessDenied names sts:SetSourceIdentity or sts:TagSession.
+ * Either way AccessDenied must be part of the same error (near it), and the role must be exactly `roleArn` (not a
+ * longer name, not another role such as the support role, not the deploy role's own session making some other
+ * call): an AccessDenied of anything else (an EKS or S3 call, another role, an expired token) is no refusal here.
+ * Terraform's box drawing (`│ `), line wrapping and terminal colours are ignored. A wrong byoc:deployExternalId
+ * reads the same to STS's caller as the switch — the portal cannot tell them apart.
+ */
+function stsRefusalOf(text: string, roleArn: string): StsRefusal | undefined {
     if (!text.includes("AccessDenied")) return undefined;
     const flat = text
         .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
@@ -1502,16 +1613,25 @@ export function deployRoleRefusal(text: string, roleArn: string): string | undef
     const arn = escapeRegExp(roleArn);
     const end = "(?![A-Za-z0-9+=,.@_/-])";
     const shown = (from: number, to: number) => flat.slice(Math.max(0, from), Math.min(flat.length, to)).trim().slice(0, 500);
-    const sentence = new RegExp(`not authorized to perform:? sts:(?:AssumeRole|SetSourceIdentity|TagSession) on resource:? ${arn}${end}`, "gi");
+    const actionOf = (name: string): StsRefusal["action"] => (/^assumerole$/i.test(name) ? "AssumeRole" : /^setsourceidentity$/i.test(name) ? "SetSourceIdentity" : "TagSession");
+    const sentences: StsRefusal[] = [];
+    const sentence = new RegExp(`(?:User: ?(\\S+) is )?not authorized to perform:? sts:(AssumeRole|SetSourceIdentity|TagSession) on resource:? ${arn}${end}`, "gi");
     for (let m = sentence.exec(flat); m; m = sentence.exec(flat)) {
         const around = flat.slice(Math.max(0, m.index - 1000), m.index + m[0].length + 300);
-        if (/\bAccessDenied\b/.test(around)) return shown(m.index - 300, m.index + m[0].length);
+        if (/\bAccessDenied\b/.test(around)) sentences.push({ action: actionOf(m[2]), ...(m[1] ? { caller: m[1] } : {}), evidence: shown(m.index - 300, m.index + m[0].length) });
     }
+    const assumeRole = sentences.find((r) => r.action === "AssumeRole");
+    if (assumeRole) return assumeRole;
+    if (sentences.length > 0) return sentences[0];
     const wrapper = new RegExp(`IAM Role \\(${arn}\\) cannot be assumed`, "gi");
     for (let m = wrapper.exec(flat); m; m = wrapper.exec(flat)) {
         const after = flat.slice(m.index, m.index + m[0].length + 1500);
         // The AccessDenied of that same STS error: no other error ("api error …", "operation error …") in between.
-        if (/operation error STS: AssumeRole\b(?:(?!api error|operation error).){0,300}api error AccessDenied\b/.test(after)) return shown(m.index, m.index + m[0].length + 400);
+        const denied = /operation error STS: AssumeRole\b(?:(?!api error|operation error).){0,300}api error AccessDenied\b((?:(?!api error|operation error).){0,600})/.exec(after);
+        if (!denied) continue;
+        const other = /not authorized to perform:? sts:(SetSourceIdentity|TagSession)\b/i.exec(denied[1]);
+        const caller = /User: ?(\S+) is not authorized/.exec(denied[1])?.[1];
+        return { action: other ? actionOf(other[1]) : "AssumeRole", ...(caller ? { caller } : {}), evidence: shown(m.index, m.index + m[0].length + 400) };
     }
     return undefined;
 }

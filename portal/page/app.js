@@ -176,22 +176,25 @@
   }
 
   /**
-   * The customer suspended the provider's access (byoc-bootstrap:vendorAccess: suspended, the bootstrap kill
-   * switch): a badge. Nothing when the field is absent or "enabled".
+   * The provider's access is off (byoc:access.vendorAccess: the customer's bootstrap kill switch, or an operator's
+   * suspension) or going off (suspending: the first of the two runs): a badge. Nothing when absent or "enabled".
    */
   function vendorBadge(cell, c) {
     let badge = $(".badge-vendor", cell);
-    if (c.vendorAccess !== "suspended") {
+    if (c.vendorAccess !== "suspended" && c.vendorAccess !== "suspending") {
       if (badge) badge.remove();
       return;
     }
     if (!badge) {
       badge = document.createElement("span");
       badge.className = "badge badge-vendor";
-      badge.textContent = "vendor access suspended";
       cell.appendChild(badge);
     }
-    const title = "The provider's access to this customer's account is suspended (vendorAccess: suspended)" +
+    const text = c.vendorAccess === "suspending" ? "vendor access being suspended" : "vendor access suspended";
+    if (badge.textContent !== text) badge.textContent = text;
+    const title = (c.vendorAccess === "suspending"
+      ? "The provider's paths into this customer's account are being removed (vendorAccess: suspending; the next run closes the API endpoint)"
+      : "The provider's access to this customer's account is suspended (vendorAccess: suspended)") +
       (c.vendorAccessRefusedAt ? "; the account refused the deploy role at " + when(c.vendorAccessRefusedAt) : "");
     if (badge.title !== title) badge.title = title;
   }

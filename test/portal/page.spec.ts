@@ -615,6 +615,8 @@ describe("portal: page in headless Chromium", function () {
         va1 = "suspended";
         await row("va1").locator(".badge-vendor").waitFor();
         assert.equal(await row("va1").locator(".badge-vendor").count(), 1, "one badge, not one per refresh");
+        va1 = "suspending";
+        await page.locator('#customers tr[data-customer-id="va1"] .badge-vendor', { hasText: "vendor access being suspended" }).waitFor();
         va1 = undefined;
         await row("va1").locator(".badge-vendor").waitFor({ state: "detached" });
         assert.equal(await page.evaluate("window.__xss"), undefined);

@@ -1,24 +1,32 @@
-// Vendor access in the portal, over HTTP on the offline engine: operators suspend and re-enable a stack's vendor
-// access (byoc:access.vendorAccess; the up that applies it), a suspended stack takes no access request, approves
-// none and opens no break-glass, and a job that the customer's account refuses the deploy role to (their kill switch
-// in the bootstrap stack) makes the portal suspend vendor access itself — while an unrelated AccessDenied does not.
+// Vendor access in the portal, over HTTP on the offline engine: operators suspend (two runs: "suspending", then the
+// portal's own "suspended") and re-enable a stack's vendor access (byoc:access.vendorAccess; the ups that apply it),
+// a suspending or suspended stack takes no access request, approves none and opens no break-glass, and a job that the
+// customer's account refuses the deploy role to (sts:AssumeRole: their kill switch in the bootstrap stack) makes the
+// portal suspend vendor access itself — while an unrelated AccessDenied, or a refused sts:SetSourceIdentity (the
+// provider's own policy), does not.
 import { strict as assert } from "assert";
 import * as path from "path";
 import Database from "better-sqlite3";
 import { OfflineEngine, Operation, OperationResult, RunContext, StackEngine } from "../../automation";
-import { deployRoleRefusal, DEPLOY_ROLE_REFUSED_REASON, SYSTEM_VENDOR_ACCESS } from "../../portal/service";
+import { deployRoleRefusal, DEPLOY_ROLE_REFUSED_REASON, providerSideRefusal, SUSPENDED_UP_REASON, SYSTEM_VENDOR_ACCESS, VENDOR_PATHS_REMOVED_REASON } from "../../portal/service";
 import { Store } from "../../portal/store";
 import { csrFor, customerConfig, Harness, privateCustomerConfig, prodCustomerConfig, quickPreview, startHarness, tempDir, TOKENS, until } from "./helpers";
 
-/** The offline engine, except that every operation (drift checks too) of a stack in `failWith` fails with that message (test-only). */
+/**
+ * The offline engine, except that every operation (drift checks too) of a stack in `failWith` fails with that message
+ * (test-only); it records the byoc:access.vendorAccess each operation ran with, by stack.
+ */
 class RefusingEngine implements StackEngine {
     readonly kind = "offline" as const;
     readonly failWith = new Map<string, string>();
+    readonly ran = new Map<string, string[]>();
     constructor(readonly inner: OfflineEngine) {}
     configure(stack: string, raw: Record<string, unknown>, ctx: RunContext) {
         return this.inner.configure(stack, raw, ctx);
     }
     async run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
+        const access = raw["byoc:access"] as { vendorAccess?: string } | undefined;
+        this.ran.set(stack, [...(this.ran.get(stack) ?? []), `${op}:${access?.vendorAccess ?? "(unset)"}`]);
         const message = this.failWith.get(stack);
         if (message !== undefined) return { outcome: "failed", message };
         return this.inner.run(op, stack, raw, ctx);
@@ -63,6 +71,14 @@ function providerRefusal(roleArn: string): string {
     ].join("\n");
 }
 
+/**
+ * The same wrapper when STS refuses sts:SetSourceIdentity (the deploy role's trust requires a source identity; the
+ * provider's own principal lacks the permission in its identity policy, or the role does not allow it).
+ */
+function providerSourceIdentityRefusal(roleArn: string): string {
+    return providerRefusal(roleArn).replace("sts:AssumeRole on resource:", "sts:SetSourceIdentity on resource:");
+}
+
 async function jobDone(h: Harness, id: string): Promise<any> {
     return until(`job ${id}`, async () => {
         const { body } = await h.call("GET", `/api/jobs/${id}`, TOKENS.operator);
@@ -94,6 +110,8 @@ const request = (h: Harness, stack: string, token = TOKENS.engineer, email = "al
 const setVendorAccess = (h: Harness, stack: string, state: unknown, reason: unknown = "the customer asked for a pause", token = TOKENS.operator) =>
     h.call("POST", `/api/customers/${stack}/vendor-access`, token, { state, reason });
 
+const jobsOf = async (h: Harness, stack: string): Promise<any[]> => (await h.call("GET", `/api/jobs?customer=${stack}`, TOKENS.operator)).body.jobs;
+
 describe("portal: vendor access", function () {
     this.timeout(60_000);
     let h: Harness;
@@ -106,7 +124,7 @@ describe("portal: vendor access", function () {
     });
     afterEach(() => h.close());
 
-    it("an operator suspends: config, audit, an up; requests, approvals and break-glass are refused (409) until re-enabled", async () => {
+    it("an operator suspends in two runs: suspending (config, audit, an up), then the portal's own suspended and its up; requests, approvals and break-glass are refused (409) until re-enabled", async () => {
         await deployed(h, "va-priv", privateCustomerConfig("va-priv"));
         const before = await customer(h, "va-priv");
         assert.equal(before.apiAccess.phase, "tailnet");
@@ -116,20 +134,35 @@ describe("portal: vendor access", function () {
         const pending = await request(h, "va-priv");
         assert.equal(pending.status, 201, JSON.stringify(pending.body));
 
+        engine.ran.delete("va-priv");
         const s = await setVendorAccess(h, "va-priv", "suspended", "customer security review");
         assert.equal(s.status, 202, JSON.stringify(s.body));
         assert.equal(s.body.job.kind, "up");
         assert.equal(s.body.job.requestedBy, "operator@example.com");
         assert.match(s.body.job.reason, /suspend vendor access \(customer security review\)/);
-        assert.equal(s.body.customer.vendorAccess, "suspended");
+        assert.equal(s.body.customer.vendorAccess, "suspending", "the first run keeps the restricted public endpoint");
         assert.equal((await jobDone(h, s.body.job.id)).state, "succeeded");
+        await h.running.portal.idle(); // the portal's second run
+        // Two ups: the first applied "suspending", the second (the portal's) "suspended".
+        assert.deepEqual(engine.ran.get("va-priv"), ["up:suspending", "up:suspended"]);
+        const [second, first] = await jobsOf(h, "va-priv");
+        assert.equal(first.id, s.body.job.id);
+        assert.equal(second.kind, "up");
+        assert.equal(second.requestedBy, SYSTEM_VENDOR_ACCESS);
+        assert.equal(second.reason, SUSPENDED_UP_REASON);
+        assert.equal(second.state, "succeeded");
+        assert.match((await h.call("GET", `/api/jobs/${first.id}`, TOKENS.operator)).body.job.log, new RegExp(`vendor access set to suspended; ${second.id} closes the public API endpoint`));
         const c = await customer(h, "va-priv");
         assert.equal(c.vendorAccess, "suspended");
         assert.equal(c.config["byoc:access"].vendorAccess, "suspended");
+        assert.equal(c.apiAccess.phase, "tailnet", "a suspension moves no phase");
         assert.equal("vendorAccessRefusedAt" in c, false, "an operator's suspension is no observed refusal");
-        const [entry] = await vendorEntries(h, "va-priv");
+        const [entry, system] = await vendorEntries(h, "va-priv");
         assert.equal(entry.actor, "operator@example.com");
-        assert.deepEqual(entry.details, { state: "suspended", from: "enabled", reason: "customer security review", job: s.body.job.id });
+        assert.deepEqual(entry.details, { state: "suspending", requested: "suspended", from: "enabled", reason: "customer security review", job: s.body.job.id });
+        assert.equal(system.actor, SYSTEM_VENDOR_ACCESS);
+        assert.deepEqual(system.details, { state: "suspended", from: "suspending", to: "suspended", reason: VENDOR_PATHS_REMOVED_REASON, job: second.id, after: first.id });
+        assert.equal(VENDOR_PATHS_REMOVED_REASON, "vendor paths removed; closing the public API endpoint");
         // The list says so too.
         const listed = (await h.call("GET", "/api/customers?q=va-priv", TOKENS.auditor)).body.customers[0];
         assert.equal(listed.vendorAccess, "suspended");
@@ -138,7 +171,7 @@ describe("portal: vendor access", function () {
         const again = await setVendorAccess(h, "va-priv", "suspended");
         assert.equal(again.status, 200, JSON.stringify(again.body));
         assert.equal(again.body.job, null);
-        assert.equal((await vendorEntries(h, "va-priv")).length, 1);
+        assert.equal((await vendorEntries(h, "va-priv")).length, 2);
 
         const refused = await request(h, "va-priv", TOKENS.engineer2, "bob@example.com");
         assert.equal(refused.status, 409, JSON.stringify(refused.body));
@@ -160,9 +193,11 @@ describe("portal: vendor access", function () {
         assert.equal((await jobDone(h, e.body.job.id)).state, "succeeded");
         assert.equal((await customer(h, "va-priv")).vendorAccess, "enabled");
         assert.deepEqual((await vendorEntries(h, "va-priv")).map((x) => [x.actor, x.details.state, x.details.from]), [
-            ["operator@example.com", "suspended", "enabled"],
+            ["operator@example.com", "suspending", "enabled"],
+            [SYSTEM_VENDOR_ACCESS, "suspended", "suspending"],
             ["operator@example.com", "enabled", "suspended"],
         ]);
+        assert.deepEqual(engine.ran.get("va-priv"), ["up:suspending", "up:suspended", "up:enabled"]);
         const ok = await request(h, "va-priv", TOKENS.engineer2, "bob@example.com");
         assert.equal(ok.status, 201, JSON.stringify(ok.body));
         const approved = await h.call("POST", `/api/access-requests/${pending.body.request.id}/approve`, TOKENS.approver);
@@ -175,6 +210,8 @@ describe("portal: vendor access", function () {
         const a = (await request(h, "va-rev")).body.request.id;
         const b = (await request(h, "va-rev", TOKENS.engineer2, "bob@example.com")).body.request.id;
         await jobDone(h, (await setVendorAccess(h, "va-rev", "suspended")).body.job.id);
+        await h.running.portal.idle();
+        assert.equal((await customer(h, "va-rev")).vendorAccess, "suspended");
         const revoked = await h.call("POST", `/api/access-requests/${a}/revoke`, TOKENS.engineer, {});
         assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
         assert.equal(revoked.body.request.state, "revoked");
@@ -194,6 +231,11 @@ describe("portal: vendor access", function () {
         assert.equal(bad.status, 400, JSON.stringify(bad.body));
         assert.deepEqual(bad.body.problems.map((p: any) => p.path), ["state", "reason"]);
         assert.match(bad.body.problems[0].message, /must be one of "enabled", "suspended"/);
+        // "suspending" is the portal's own first step: an operator asks for "suspended".
+        const suspending = await setVendorAccess(h, "va-val", "suspending");
+        assert.equal(suspending.status, 400, JSON.stringify(suspending.body));
+        assert.deepEqual(suspending.body.problems.map((p: any) => p.path), ["state"]);
+        assert.match(suspending.body.problems[0].message, /ask for "suspended"/);
         const noReason = await h.call("POST", "/api/customers/va-val/vendor-access", TOKENS.operator, { state: "suspended" });
         assert.equal(noReason.status, 400);
         assert.deepEqual(noReason.body.problems.map((p: any) => p.path), ["reason"]);
@@ -202,6 +244,88 @@ describe("portal: vendor access", function () {
         assert.equal(c.vendorAccess, "enabled");
         assert.equal(c.config["byoc:access"].vendorAccess, undefined);
         assert.deepEqual(await vendorEntries(h, "va-val"), []);
+    });
+
+    it("a failed suspending up stays suspending: nothing more queued, vendor paths refused, a repeat is 200; re-running it moves on to suspended", async () => {
+        await deployed(h, "va-fail", privateCustomerConfig("va-fail"));
+        const pending = await request(h, "va-fail");
+        assert.equal(pending.status, 201, JSON.stringify(pending.body));
+        engine.failWith.set("va-fail", "pulumi failed on stack va-fail: error: kubernetes:core/v1:Secret tailscale-auth: deleting: connection refused");
+        const s = await setVendorAccess(h, "va-fail", "suspended", "the customer asked for a pause");
+        assert.equal(s.status, 202, JSON.stringify(s.body));
+        assert.equal((await jobDone(h, s.body.job.id)).state, "failed");
+        await h.running.portal.idle();
+        const c = await customer(h, "va-fail");
+        assert.equal(c.vendorAccess, "suspending");
+        assert.equal(c.config["byoc:access"].vendorAccess, "suspending");
+        const jobs = await jobsOf(h, "va-fail");
+        assert.equal(jobs[0].id, s.body.job.id, "nothing queued after the failed run");
+        assert.ok(jobs.every((j: any) => j.state !== "queued" && j.state !== "running"));
+        assert.deepEqual((await vendorEntries(h, "va-fail")).map((e) => [e.actor, e.details.state]), [["operator@example.com", "suspending"]]);
+
+        // While suspending: no request, no approval, no break-glass.
+        const refused = await request(h, "va-fail", TOKENS.engineer2, "bob@example.com");
+        assert.equal(refused.status, 409, JSON.stringify(refused.body));
+        assert.equal(refused.body.error, "vendor access to customer va-fail is being suspended by the customer (byoc:access.vendorAccess: suspending); no troubleshooting access can be requested");
+        const approve = await h.call("POST", `/api/access-requests/${pending.body.request.id}/approve`, TOKENS.approver);
+        assert.equal(approve.status, 409, JSON.stringify(approve.body));
+        assert.match(approve.body.error, /is being suspended .*access request ar-[0-9a-f]+ cannot be approved/);
+        const glass = await h.call("POST", "/api/customers/va-fail/break-glass", TOKENS.operator, { reason: "tailnet down" });
+        assert.equal(glass.status, 409, JSON.stringify(glass.body));
+        assert.match(glass.body.error, /is being suspended .*break-glass cannot be opened/);
+        // Asking again to suspend: 200, nothing queued (re-running the failed job is the way to retry).
+        const again = await setVendorAccess(h, "va-fail", "suspended");
+        assert.equal(again.status, 200, JSON.stringify(again.body));
+        assert.equal(again.body.job, null);
+        assert.equal(again.body.customer.vendorAccess, "suspending");
+        assert.equal((await vendorEntries(h, "va-fail")).length, 1);
+
+        // Fixed; the re-run succeeds and the portal moves on to suspended.
+        engine.failWith.delete("va-fail");
+        const rerun = await h.call("POST", `/api/jobs/${s.body.job.id}/rerun`, TOKENS.operator);
+        assert.equal(rerun.status, 202, JSON.stringify(rerun.body));
+        assert.equal((await jobDone(h, rerun.body.job.id)).state, "succeeded");
+        await h.running.portal.idle();
+        assert.equal((await customer(h, "va-fail")).vendorAccess, "suspended");
+        const last = (await vendorEntries(h, "va-fail")).pop();
+        assert.equal(last.actor, SYSTEM_VENDOR_ACCESS);
+        assert.equal(last.details.after, rerun.body.job.id);
+        assert.deepEqual(engine.ran.get("va-fail")!.slice(-3), ["up:suspending", "up:suspending", "up:suspended"]);
+    });
+
+    it("re-enabling from suspending: enabled and an up; a suspending up that succeeds after it queues nothing more", async () => {
+        await deployed(h, "va-back", prodCustomerConfig("va-back"));
+        engine.failWith.set("va-back", "pulumi failed on stack va-back: error: timeout");
+        await jobDone(h, (await setVendorAccess(h, "va-back", "suspended")).body.job.id);
+        await h.running.portal.idle();
+        assert.equal((await customer(h, "va-back")).vendorAccess, "suspending");
+        engine.failWith.delete("va-back");
+        const e = await setVendorAccess(h, "va-back", "enabled", "the customer changed their mind");
+        assert.equal(e.status, 202, JSON.stringify(e.body));
+        assert.equal(e.body.customer.vendorAccess, "enabled");
+        assert.equal((await jobDone(h, e.body.job.id)).state, "succeeded");
+        await h.running.portal.idle();
+        assert.equal((await customer(h, "va-back")).vendorAccess, "enabled");
+        assert.deepEqual((await vendorEntries(h, "va-back")).map((x) => [x.actor, x.details.state, x.details.from]), [
+            ["operator@example.com", "suspending", "enabled"],
+            ["operator@example.com", "enabled", "suspending"],
+        ]);
+        assert.equal((await request(h, "va-back")).status, 201);
+
+        // Re-enabled while the suspending up runs: that up's success moves nothing on (the operator's change wins).
+        h.engine.hold();
+        const s = await setVendorAccess(h, "va-back", "suspended");
+        await until("the suspending up runs", () => h.engine.active.get("va-back") === 1);
+        const back = await setVendorAccess(h, "va-back", "enabled", "wrong customer");
+        assert.equal(back.status, 202, JSON.stringify(back.body));
+        assert.notEqual(back.body.job.id, s.body.job.id);
+        h.engine.release();
+        assert.equal((await jobDone(h, s.body.job.id)).state, "succeeded");
+        assert.equal((await jobDone(h, back.body.job.id)).state, "succeeded");
+        await h.running.portal.idle();
+        assert.equal((await customer(h, "va-back")).vendorAccess, "enabled");
+        assert.ok((await jobsOf(h, "va-back")).every((j: any) => j.requestedBy !== SYSTEM_VENDOR_ACCESS));
+        assert.deepEqual(engine.ran.get("va-back")!.slice(-2), ["up:suspending", "up:enabled"]);
     });
 
     it("a job refused the deploy role by the customer's account suspends vendor access itself: system actor, vendorAccessRefusedAt, nothing queued; rollouts skip it", async () => {
@@ -308,6 +432,25 @@ describe("portal: vendor access", function () {
         }
     });
 
+    it("a refused sts:SetSourceIdentity on the deploy role changes nothing (the provider's own policy may lack it); the job's log says why", async () => {
+        await deployed(h, "va-ssi", prodCustomerConfig("va-ssi"));
+        engine.failWith.set("va-ssi", providerSourceIdentityRefusal(deployRole("va-ssi")));
+        const up = (await h.call("POST", "/api/customers/va-ssi/up", TOKENS.operator)).body.job;
+        const failed = await jobDone(h, up.id);
+        assert.equal(failed.state, "failed");
+        await h.running.portal.idle();
+        const c = await customer(h, "va-ssi");
+        assert.equal(c.vendorAccess, "enabled");
+        assert.equal(c.config["byoc:access"].vendorAccess, undefined);
+        assert.equal("vendorAccessRefusedAt" in c, false);
+        assert.deepEqual(await vendorEntries(h, "va-ssi"), []);
+        assert.match(failed.log, /STS refused sts:SetSourceIdentity on the deploy role arn:aws:iam::111122223333:role\/byoc-bootstrap-va-ssi-deploy to arn:aws:sts::999988887777:assumed-role\/byoc-portal-runner\/vendor-ci: not the customer's kill switch \(that refuses sts:AssumeRole itself\), vendor access unchanged/);
+        assert.match(failed.log, /provider's own principal lacks sts:SetSourceIdentity in its identity policy/);
+        assert.match(failed.log, /runner and engineer roles need sts:AssumeRole and sts:SetSourceIdentity .* on the customer's deploy and support roles/);
+        assert.ok((await jobsOf(h, "va-ssi")).every((j: any) => j.state !== "queued" && j.state !== "running"));
+        assert.equal((await request(h, "va-ssi")).status, 201, "vendor paths stay open");
+    });
+
     it("opens a database from before vendor access: adds the vendor_refused_at column, keeps the rows", () => {
         const file = path.join(tempDir(), "old.db");
         const old = new Database(file);
@@ -341,7 +484,6 @@ describe("portal: vendor access", function () {
             ["the provider's wrapper only (the sentence cut off)", `IAM Role (${role}) cannot be assumed.\n│ Error: operation error STS: AssumeRole, https response error StatusCode: 403, RequestID: 7f, api error AccessDenied: User:`],
             ["botocore (aws CLI)", `An error occurred (AccessDenied) when calling the AssumeRole operation: User: ${CALLER} is not authorized to perform: sts:AssumeRole on resource: ${role}`],
             ["AWS SDK for Java", `User: ${CALLER} is not authorized to perform: sts:AssumeRole on resource: ${role} (Service: AWSSecurityTokenService; Status Code: 403; Error Code: AccessDenied; Request ID: b59b74ae)`],
-            ["sts:SetSourceIdentity (closed trust policy)", `api error AccessDenied: User: ${CALLER} is not authorized to perform: sts:SetSourceIdentity on resource: ${role}`],
             ["terminal colours", `\x1b[31mapi error AccessDenied\x1b[0m: User: ${CALLER} is not authorized to perform: sts:AssumeRole on resource: \x1b[1m${role}\x1b[0m`],
         ];
         for (const [what, text] of yes) it(`matches: ${what}`, () => assert.ok(deployRoleRefusal(text, role), what));
@@ -354,7 +496,29 @@ describe("portal: vendor access", function () {
             ["AccessDenied far from it", `api error AccessDenied: s3 ${"x".repeat(5000)} User: ${CALLER} is not authorized to perform: sts:AssumeRole on resource: ${role}`],
             ["the wrapper around another error, an unrelated AccessDenied after it", `IAM Role (${role}) cannot be assumed. Error: operation error STS: AssumeRole, https response error StatusCode: 403, api error ExpiredToken: The security token included in the request is expired\nerror: reading S3 Bucket (x): operation error S3: HeadBucket, https response error StatusCode: 403, api error AccessDenied: Access Denied`],
             ["expired credentials", `operation error STS: AssumeRole, https response error StatusCode: 403, api error ExpiredToken: The security token included in the request is expired. IAM Role (${role}) cannot be assumed.`],
+            // The provider's own principal may lack these (cross-account, its identity policy must allow them too).
+            ["sts:SetSourceIdentity", `api error AccessDenied: User: ${CALLER} is not authorized to perform: sts:SetSourceIdentity on resource: ${role}`],
+            ["sts:TagSession", `api error AccessDenied: User: ${CALLER} is not authorized to perform: sts:TagSession on resource: ${role}`],
+            ["sts:SetSourceIdentity inside the provider's wrapper", providerSourceIdentityRefusal(role)],
         ];
         for (const [what, text] of no) it(`does not match: ${what}`, () => assert.equal(deployRoleRefusal(text, role), undefined, what));
+
+        it("providerSideRefusal: sts:SetSourceIdentity and sts:TagSession on the role (with the caller), not sts:AssumeRole nor another role", () => {
+            assert.deepEqual(
+                (({ action, caller }) => ({ action, caller }))(providerSideRefusal(providerSourceIdentityRefusal(role), role)!),
+                { action: "SetSourceIdentity", caller: CALLER },
+            );
+            assert.equal(providerSideRefusal(`api error AccessDenied: User: ${CALLER} is not authorized to perform: sts:TagSession on resource: ${role}`, role)?.action, "TagSession");
+            // The wrapper with the sentence cut after the SetSourceIdentity action: still the provider's side.
+            const cut = `IAM Role (${role}) cannot be assumed. Error: operation error STS: AssumeRole, https response error StatusCode: 403, api error AccessDenied: User: ${CALLER} is not authorized to perform: sts:SetSourceIdentity on resource:`;
+            assert.equal(providerSideRefusal(cut, role)?.action, "SetSourceIdentity");
+            assert.equal(deployRoleRefusal(cut, role), undefined);
+            assert.equal(providerSideRefusal(providerRefusal(role), role), undefined);
+            assert.equal(providerSideRefusal(`api error AccessDenied: User: ${CALLER} is not authorized to perform: sts:SetSourceIdentity on resource: ${supportRole("acme")}`, role), undefined);
+            // An AssumeRole refusal anywhere wins: that is the switch.
+            const both = `api error AccessDenied: User: ${CALLER} is not authorized to perform: sts:SetSourceIdentity on resource: ${role}\n${providerRefusal(role)}`;
+            assert.ok(deployRoleRefusal(both, role));
+            assert.equal(providerSideRefusal(both, role), undefined);
+        });
     });
 });
