@@ -20,7 +20,14 @@ const tokens = tokenTable({ [TOKEN]: { user: "operator@example.com", roles: ["op
 const num = (name: string, dflt: number) => Number(process.env[name] ?? dflt);
 
 function config(stack: string, env: "dev" | "prod"): Record<string, unknown> {
-    return { ...readStackFile(env, ROOT).raw, "byoc:customer": { id: stack, name: `Customer ${stack}` } };
+    const raw = readStackFile(env, ROOT).raw;
+    const out: Record<string, unknown> = { ...raw, "byoc:customer": { id: stack, name: `Customer ${stack}` } };
+    if (env === "prod") {
+        // Each customer's own bootstrap deploy role; its ExternalId sent as a secret (ciphertext is refused).
+        out["byoc:access"] = { ...(raw["byoc:access"] as object), deployRoleArn: `arn:aws:iam::111122223333:role/byoc-bootstrap-${stack}-deploy` };
+        out["byoc:deployExternalId"] = { secret: "bench-external-id-0123456789" };
+    }
+    return out;
 }
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -63,7 +70,8 @@ async function listBench(dir: string): Promise<void> {
     const running = await startPortal({ dbFile, engine: new OfflineEngine({ stateDir: path.join(dir, "offline-list") }), tokens, sweepIntervalMs: 0 });
     const store = running.portal.store;
     const at = new Date().toISOString();
-    const raw = { dev: JSON.stringify(config("seed", "dev")), prod: JSON.stringify(config("seed", "prod")) };
+    // As the portal stores a config: the secret a placeholder (portal/configSecrets.ts).
+    const raw = { dev: JSON.stringify(config("seed", "dev")), prod: JSON.stringify({ ...config("seed", "prod"), "byoc:deployExternalId": { secure: "[secret]" } }) };
     const seedStart = performance.now();
     store.tx(() => {
         for (let i = 0; i < customers; i++) {

@@ -17,7 +17,12 @@ try {
     const prod = parse(fs.readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8"));
     for (let i = 1; i <= COUNT; i++) {
         const id = `cust-${String(i).padStart(3, "0")}`;
-        const config = { ...prod.config, "byoc:customer": { id, name: `Customer ${i}` }, "byoc:ingress": { ...prod.config["byoc:ingress"], domain: `${id}.byoc.example.com` } };
+        const config = {
+            ...prod.config,
+            "byoc:customer": { id, name: `Customer ${i}` },
+            "byoc:ingress": { ...prod.config["byoc:ingress"], domain: `${id}.byoc.example.com` },
+            "byoc:access": { ...prod.config["byoc:access"], deployRoleArn: `arn:aws:iam::111122223333:role/byoc-bootstrap-${id}-deploy` },
+        };
         fs.writeFileSync(path.join(dir, `Pulumi.${id}.yaml`), stringify({ config }));
     }
     const usage = path.join(dir, "rusage.json");
