@@ -110,6 +110,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
         // With a deploy role, engineers come in through the bootstrap's support role: its trust (the customer's)
         // then closes their way too. Without one, this account's own principals (its IAM policies decide).
         engineerPrincipalArn: deployRole?.supportRoleArn,
+        requireEngineerSourceIdentity: deployRole !== undefined,
         now,
         clickhouseNamespace: clickhouseNs.metadata.name,
     }, k8s);

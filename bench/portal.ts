@@ -26,6 +26,7 @@ function config(stack: string, env: "dev" | "prod"): Record<string, unknown> {
         // Each customer's own bootstrap deploy role; its ExternalId sent as a secret (ciphertext is refused).
         out["byoc:access"] = { ...(raw["byoc:access"] as object), deployRoleArn: `arn:aws:iam::111122223333:role/byoc-bootstrap-${stack}-deploy` };
         out["byoc:deployExternalId"] = { secret: "bench-external-id-0123456789" };
+        out["byoc:ingress"] = { ...(raw["byoc:ingress"] as object), domain: `${stack}.byoc.example.com` };
     }
     return out;
 }

@@ -36,11 +36,24 @@ export interface BootstrapConfig {
      * resources of another account the workload boundary lets the data plane's roles send data to.
      */
     telemetryDestinations: string[];
+    /**
+     * The data plane's EKS cluster names (`byoc-<customer>-<env>`) whose tailnet agents the kill switch stops while
+     * vendor access is suspended (KillSwitch.ts); empty: the agents are the manual step of the runbook.
+     */
+    dataPlaneClusters: string[];
+    /**
+     * Whose EKS access entry the kill switch creates: undefined = the principal running the bootstrap (its role, for
+     * an assumed-role session); an ARN = that role or user (pins it whoever runs `up`); "existing" = none, the
+     * principal running the bootstrap already has cluster-admin through an access entry of its own.
+     */
+    killSwitchPrincipalArn?: string;
+    /** `aws:profile`, handed to `aws eks get-token` of the kill switch's Kubernetes provider. */
+    awsProfile?: string;
 }
 
 const KEYS = [
     "customer", "accountId", "providerPrincipals", "externalId", "vendorAccess", "suspendedAt", "breakGlass", "breakGlassPrincipals", "createTrail", "maxSessionSeconds",
-    "telemetryDestinations",
+    "telemetryDestinations", "dataPlaneClusters", "killSwitchPrincipalArn",
 ] as const;
 const AWS_KEYS = ["region", "profile", "allowedAccountIds", "forbiddenAccountIds", "defaultTags", "maxRetries", "retryMode"];
 const PULUMI_KEYS = ["tags", "disable-default-providers"];
@@ -48,6 +61,10 @@ const PULUMI_KEYS = ["tags", "disable-default-providers"];
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ACCOUNT = /^\d{12}$/;
 const PRINCIPAL = /^arn:aws(?:-cn|-us-gov)?:iam::(\d{12}):(root|role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/;
+/** An IAM role or user an EKS access entry can name (not an account root, not an STS session). */
+const ACCESS_ENTRY_PRINCIPAL = /^arn:aws(?:-cn|-us-gov)?:iam::(\d{12}):(role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/;
+/** EKS cluster names: 1–100 chars, a letter or digit first, then letters, digits, "-" and "_". */
+const EKS_CLUSTER_NAME = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 const EXTERNAL_ID = /^[\w+=,.@:\/-]{16,1224}$/;
 /** An S3 bucket (optionally a prefix in it) or an SQS queue, as the data plane's byoc:telemetry names them; no wildcard. */
 const S3_DESTINATION = /^arn:(aws|aws-cn|aws-us-gov):s3:::[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^*?\s]*)?$/;
@@ -167,6 +184,32 @@ export function parseBootstrapConfig(raw: Record<string, unknown>, now: Date = n
         });
     }
 
+    // The kill switch's Kubernetes side: the data plane's clusters (named byoc-<customer>-<env> by its program).
+    const clusters = get("dataPlaneClusters");
+    const dataPlaneClusters: string[] = [];
+    if (clusters !== undefined) {
+        const example = typeof customer === "string" ? `byoc-${customer}-prod` : "byoc-<customer>-prod";
+        if (!Array.isArray(clusters)) {
+            bad(key("dataPlaneClusters"), clusters, `must be a list of the data plane's EKS cluster names, e.g. [${example}] (YAML: one "- ${example}" line per cluster)`);
+        } else {
+            clusters.forEach((n, i) => {
+                const at = `${key("dataPlaneClusters")}[${i}]`;
+                if (typeof n !== "string" || !EKS_CLUSTER_NAME.test(n)) return bad(at, n, `must be an EKS cluster name such as ${example} (1–100 letters, digits, "-", "_")`);
+                if (typeof customer === "string" && !n.startsWith(`byoc-${customer}-`)) return bad(at, n, `is not a cluster of this customer's data plane: its clusters are named byoc-${customer}-<environment>, e.g. ${example}`);
+                if (dataPlaneClusters.includes(n)) return bad(at, n, "is listed twice");
+                dataPlaneClusters.push(n);
+            });
+        }
+    }
+    const ksPrincipal = get("killSwitchPrincipalArn");
+    if (ksPrincipal !== undefined && ksPrincipal !== "existing") {
+        const m = typeof ksPrincipal === "string" ? ACCESS_ENTRY_PRINCIPAL.exec(ksPrincipal) : null;
+        if (!m) bad(key("killSwitchPrincipalArn"), ksPrincipal, "must be \"existing\" (you already have an access entry of your own) or the ARN of an IAM role or user of your account (arn:aws:iam::<account>:role/<name>) for the kill switch's access entry");
+        else if (typeof accountId === "string" && m[1] !== accountId) bad(key("killSwitchPrincipalArn"), ksPrincipal, `must be a principal of the customer's own account ${accountId}`);
+    }
+    if (ksPrincipal !== undefined && clusters === undefined) bad(key("killSwitchPrincipalArn"), ksPrincipal, "is only read with byoc-bootstrap:dataPlaneClusters (the clusters whose tailnet agents the kill switch stops)");
+    const profile = raw["aws:profile"];
+
     if (problems.length > 0) return { ok: false, problems };
     return {
         ok: true,
@@ -174,7 +217,9 @@ export function parseBootstrapConfig(raw: Record<string, unknown>, now: Date = n
             region: region as string, customer: customer as string, accountId: accountId as string, providerPrincipals, externalId,
             vendorAccess: vendorAccess as BootstrapConfig["vendorAccess"], suspendedAt: suspendedAt as string | undefined,
             breakGlass: breakGlass as BootstrapConfig["breakGlass"], breakGlassPrincipals, createTrail: createTrail as boolean, maxSessionSeconds: maxSessionSeconds as number,
-            telemetryDestinations,
+            telemetryDestinations, dataPlaneClusters,
+            ...(ksPrincipal !== undefined ? { killSwitchPrincipalArn: ksPrincipal as string } : {}),
+            ...(typeof profile === "string" && profile !== "" ? { awsProfile: profile } : {}),
         },
     };
 }

@@ -3,8 +3,10 @@
 // the exported function; the offline preview (`npm run preview -- --project bootstrap <stack>`) and the tests
 // call it the same way under the mock runtime.
 import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
 import { BootstrapConfig, parseOrThrow } from "./config";
 import { partitionOf } from "./policies";
+import { KillSwitch } from "./KillSwitch";
 import { VendorAccess, VendorTrail } from "./VendorAccess";
 
 /** The engine's config, decoded (objects and lists arrive as JSON text). */
@@ -22,6 +24,30 @@ function engineConfig(): Record<string, unknown> {
 
 /** UTC to the second, the form aws:TokenIssueTime compares. */
 const isoSeconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+
+/**
+ * While suspended, the tailnet agents of each cluster in byoc-bootstrap:dataPlaneClusters are held at 0 replicas
+ * (KillSwitch.ts), after the IAM half has cut the provider off. Returns what the `tailnetAgents` output says, only
+ * while suspended: which agents this stack stops, or that stopping them is the runbook's manual step.
+ */
+function killSwitch(c: BootstrapConfig, name: string, access: VendorAccess): string | undefined {
+    if (c.vendorAccess !== "suspended") return undefined;
+    if (c.dataPlaneClusters.length === 0) {
+        return "not stopped by this stack: stop them by hand (bootstrap/README.md, Kill switch: scale the tailnet-* namespaces to 0), or list the clusters in byoc-bootstrap:dataPlaneClusters";
+    }
+    // The principal running this `up`: for an assumed-role session its role (an access entry names a role, not a
+    // session), else the user itself; byoc-bootstrap:killSwitchPrincipalArn pins it or says one already exists.
+    const principalArn = c.killSwitchPrincipalArn
+        ?? aws.iam.getSessionContextOutput({ arn: aws.getCallerIdentityOutput().arn }).issuerArn;
+    const stopped: string[] = [];
+    for (const cluster of c.dataPlaneClusters) {
+        const ks = new KillSwitch(`${name}-kill-switch-${cluster.slice(`byoc-${c.customer}-`.length)}`, {
+            customer: c.customer, region: c.region, clusterName: cluster, principalArn, awsProfile: c.awsProfile,
+        }, { dependsOn: [access] });
+        stopped.push(`${cluster}: ${ks.stoppedAgents.join(", ")}`);
+    }
+    return `held at 0 replicas by this stack: ${stopped.join("; ")}`;
+}
 
 function bootstrap(config?: BootstrapConfig, now: Date = new Date()) {
     const c = config ?? parseOrThrow(engineConfig(), `stack ${pulumi.getStack()}`, now);
@@ -43,6 +69,7 @@ function bootstrap(config?: BootstrapConfig, now: Date = new Date()) {
         maxSessionSeconds: c.maxSessionSeconds,
         telemetryDestinations: c.telemetryDestinations,
     });
+    const agents = killSwitch(c, name, access);
     const trail = c.createTrail ? new VendorTrail(name, { customer: c.customer, account: c.accountId, partition, region: c.region }) : undefined;
     return {
         deployRoleArn: access.deployRoleArn,
@@ -53,6 +80,7 @@ function bootstrap(config?: BootstrapConfig, now: Date = new Date()) {
         externalId,
         vendorAccess: c.vendorAccess,
         breakGlass: c.breakGlass,
+        ...(agents !== undefined ? { tailnetAgents: agents } : {}),
         ...(trail ? { trailArn: trail.trailArn, trailBucket: trail.bucketName } : {}),
     };
 }

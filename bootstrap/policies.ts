@@ -104,7 +104,7 @@ export const MANAGED_SERVICES = ["ec2", "eks", "kms", "logs", "elasticloadbalanc
  */
 export const TAG_ACTIONS = [
     "ec2:CreateTags", "ec2:DeleteTags", "eks:*TagResource", "logs:*TagResource", "logs:*TagLogGroup", "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
-    "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "s3:PutBucketTagging", "s3:DeleteBucketTagging", "iam:*TagRole", "iam:*TagPolicy",
+    "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "s3:PutBucketTagging", "s3:DeleteBucketTagging", "s3:TagResource", "s3:UntagResource", "iam:*TagRole", "iam:*TagPolicy",
 ];
 
 /**
@@ -239,15 +239,27 @@ export function boundaryPolicy(s: Scope): PolicyDocument {
  * Not here, because the data plane's services must act on resources outside the tag and name scope: EC2 (the VPC CNI's
  * network interfaces, EBS CSI's volumes, the load balancer controller's security groups carry their own tags, not the
  * customer's), ELB, Auto Scaling, ECR (images may come from the customer's mirror) and Route 53 (no tag or name
- * condition for zones; its records are bounded by name instead). `ebs:*` is the EBS direct API (snapshot blocks).
+ * condition for zones; its records are bounded by name instead). The EBS direct API is denied outright
+ * (NoHostAccess): IAM sends no aws:ResourceAccount for `ebs:*`, so a condition on it would never match.
  */
 export const CUSTOMER_DATA_SERVICES = [
-    "iam", "kms", "s3", "secretsmanager", "ssm", "eks", "logs", "dynamodb", "rds", "lambda", "cloudformation", "ebs",
-    "sqs", "sns", "elasticfilesystem", "backup", "glue",
+    "iam", "kms", "s3", "secretsmanager", "ssm", "eks", "logs", "dynamodb", "rds", "lambda", "cloudformation",
+    "sqs", "sns", "elasticfilesystem", "backup", "glue", "kinesis", "route53resolver", "ecs", "states",
 ];
 
-/** Calls that send data to a resource: outside the customer's account, only to the destinations the customer named. */
-export const EGRESS_ACTIONS = ["s3:PutObject", "sqs:SendMessage", "sns:Publish", "kinesis:PutRecord*", "firehose:PutRecord*"];
+/**
+ * Calls that send data to a resource: outside the customer's account, only to the destinations the customer named.
+ * EventBridge carries no aws:ResourceAccount, so `events:PutEvents` is denied everywhere but the destinations.
+ */
+export const EGRESS_ACTIONS = [
+    "s3:PutObject", "sqs:SendMessage", "sns:Publish", "kinesis:PutRecord*", "firehose:PutRecord*", "events:PutEvents",
+    "lambda:InvokeFunction", "logs:PutSubscriptionFilter",
+];
+
+/** Ways onto the customer's hosts and traffic that no data-plane workload needs (EC2 is otherwise capped by the roles' own policies). */
+export const HOST_ACCESS_ACTIONS = [
+    "ec2-instance-connect:*", "ec2:CreateTrafficMirror*", "ec2:DeleteFlowLogs", "ec2:GetPasswordData", "ebs:*", "ssm:StartSession", "ssm:SendCommand",
+];
 
 /** The resources of the telemetry destinations: an S3 ARN (bucket or prefix) also covers the objects under it. */
 export function telemetryResources(destinations: readonly string[]): string[] {
@@ -299,6 +311,7 @@ export function workloadBoundaryPolicy(s: Scope, telemetry: readonly string[]): 
             Condition: { StringEquals: own, StringNotEquals: { [`aws:ResourceTag/${CUSTOMER_TAG}`]: s.customer } },
         },
         { Sid: "NoSnapshotOrImageSharing", Effect: "Deny", Action: ["ec2:ModifySnapshotAttribute", "ec2:ModifyImageAttribute"], Resource: "*" },
+        { Sid: "NoHostAccess", Effect: "Deny", Action: [...HOST_ACCESS_ACTIONS], Resource: "*" },
         { Sid: "DnsOnlyUnderTheStackDomain", Effect: "Deny", Action: ["route53:ChangeResourceRecordSets"], Resource: "*", Condition: { "ForAnyValue:StringNotLike": { [names]: dnsRecordNames(s.customer) } } },
         { Sid: "DataLeavesOnlyToNamedDestinations", Effect: "Deny", Action: [...EGRESS_ACTIONS], NotResource: destinations, Condition: { StringNotEquals: own } },
     );

@@ -117,6 +117,10 @@ export class DataPlaneCluster extends ByocComponent {
             // instead of replacing it (which would replace every object in the cluster).
             clusterIdentifier: args.clusterName,
             enableServerSideApply: true,
+            // Suspended, the API is private: from outside the VPC a run finds it unreachable. Then keep the Kubernetes
+            // objects as recorded instead of failing every update and refresh (pulumi-kubernetes provider.go:
+            // Update/Read return errors on an unreachable cluster unless this is set).
+            ...(vendorAccess === "suspended" ? { skipUpdateUnreachable: true } : {}),
         }, { parent: this, dependsOn: [nodes, podIdentityAgent] });
 
         // The kubeconfig management uses in this phase (the tailnet one once the provider goes through the tailnet).

@@ -65,6 +65,11 @@ export interface TroubleshootingAccessArgs {
      * (its IAM policies decide); the trust policy still pins the session name to the engineer and ends at notAfter.
      */
     engineerPrincipalArn?: pulumi.Input<string>;
+    /**
+     * Sessions carry a source identity (chained from the bootstrap's support role): then it must be the grant's
+     * engineer too, not only the session name, which whoever holds the support role could choose.
+     */
+    requireEngineerSourceIdentity?: boolean;
     /** Namespace of the ClickHouse installation whose operator mounts the users.d ConfigMap. */
     clickhouseNamespace?: pulumi.Input<string>;
     /** Directory where the operator mounts the ConfigMap in the ClickHouse pod. */
@@ -153,7 +158,7 @@ export class TroubleshootingAccess extends ByocComponent {
                         Principal: { AWS: p },
                         Action: "sts:AssumeRole",
                         Condition: {
-                            StringEquals: { "sts:RoleSessionName": grant.engineer },
+                            StringEquals: { "sts:RoleSessionName": grant.engineer, ...(args.requireEngineerSourceIdentity ? { "sts:SourceIdentity": grant.engineer } : {}) },
                             DateLessThan: { "aws:CurrentTime": new Date(grant.notAfter).toISOString() },
                         },
                     }, {
@@ -163,7 +168,10 @@ export class TroubleshootingAccess extends ByocComponent {
                         Effect: "Allow",
                         Principal: { AWS: p },
                         Action: "sts:SetSourceIdentity",
-                        Condition: { DateLessThan: { "aws:CurrentTime": new Date(grant.notAfter).toISOString() } },
+                        Condition: {
+                            ...(args.requireEngineerSourceIdentity ? { StringEquals: { "sts:SourceIdentity": grant.engineer } } : {}),
+                            DateLessThan: { "aws:CurrentTime": new Date(grant.notAfter).toISOString() },
+                        },
                     }],
                 })),
                 tags: { ...roleTags("troubleshooting"), "byoc:grant": grant.id, "byoc:engineer": grant.engineer, "byoc:not-after": new Date(grant.notAfter).toISOString() },

@@ -186,11 +186,16 @@ export class Rollouts {
                         continue;
                     }
                     // The customer's kill switch, seen by a job (Portal.afterRefusedDeployRole): their account refuses
-                    // the deploy role, so the up could only fail (and with haltOnFailure halt everyone else's). A stack
-                    // merely set to suspended still gets its up: that is what removes the vendor paths.
-                    if (c.vendor_refused_at) {
+                    // the deploy role, so the up could only fail (and with haltOnFailure halt everyone else's). A
+                    // suspended stack is skipped too: its API is private, and a release's change (a Helm upgrade)
+                    // fails on an unreachable cluster; it gets the release when re-enabled. "suspending" is not
+                    // skipped: its own two runs are under way.
+                    const vendorAccess = ((JSON.parse(c.config) as Record<string, { vendorAccess?: unknown } | undefined>)["byoc:access"])?.vendorAccess;
+                    if (c.vendor_refused_at || vendorAccess === "suspended") {
                         item.state = "skipped";
-                        item.message = `the customer's account refused the deploy role (kill switch) at ${c.vendor_refused_at}: vendor access is suspended; once they re-enabled it, POST /api/customers/${c.id}/vendor-access {"state":"enabled"} and run up`;
+                        item.message = c.vendor_refused_at
+                            ? `the customer's account refused the deploy role (kill switch) at ${c.vendor_refused_at}: vendor access is suspended; once they re-enabled it, POST /api/customers/${c.id}/vendor-access {"state":"enabled"} and run up`
+                            : `vendor access is suspended (byoc:access.vendorAccess): the API is private and a release would not apply; it gets this release once re-enabled`;
                         audit("rollout.item-skipped", { customer: item.customer, message: item.message });
                         continue;
                     }

@@ -1069,7 +1069,13 @@ export class Portal {
             const from = vendorAccessOfRaw(raw);
             if (requested === "suspended" ? from !== "enabled" : from === "enabled") return null;
             const to: VendorAccessState = requested === "suspended" ? "suspending" : "enabled";
-            const next = withVendorAccess(raw, to);
+            let next = withVendorAccess(raw, to);
+            // Re-enabled, a private stack starts its phases over: its tailnet kubernetes-api endpoint is gone, so an `up`
+            // in phase switchover or tailnet would send the Kubernetes provider to a device that no longer exists
+            // (and, in tailnet, with the public endpoint closed). From bootstrap the phases walk forward again.
+            const cp = isObject(raw["byoc:controlPlane"]) ? raw["byoc:controlPlane"] : {};
+            const restartPhases = to === "enabled" && cp.privateEndpointOnly === true && (cp.phase === "switchover" || cp.phase === "tailnet");
+            if (restartPhases) next = withControlPlane(next, { phase: "bootstrap" });
             const check = parseStackConfig(next);
             if (!check.ok) throw new PortalError(400, `vendor access "${to}" does not fit the stack config of ${id}`, check.problems);
             const at = this.iso();
@@ -1082,6 +1088,7 @@ export class Portal {
                 reason,
                 job,
                 ...(c.vendor_refused_at ? { refusedAt: c.vendor_refused_at } : {}),
+                ...(restartPhases ? { phase: { from: cp.phase, to: "bootstrap" } } : {}),
             });
             return job;
         });

@@ -199,6 +199,8 @@ const INVENTED_CALL_RESULTS: Record<string, string[]> = {
     "aws:index/getCallerIdentity:getCallerIdentity": ["accountId", "arn", "userId", "id"],
     "tailscale:index/getDevice:getDevice": ["id", "name", "addresses"],
     "eks:index:Cluster/getKubeconfig": ["result"],
+    "aws:eks/getCluster:getCluster": ["arn", "endpoint", "certificateAuthorities", "roleArn"],
+    "aws:iam/getSessionContext:getSessionContext": ["issuerArn", "issuerId"],
 };
 
 /** Mocks for the data-plane program. Region comes from the stack config of the run. */
@@ -253,6 +255,26 @@ export class ByocMocks implements pulumi.runtime.Mocks {
                 // The agent's device once it has logged in: its MagicDNS name in a mock tailnet and a CGNAT address.
                 const host = String(args.inputs.hostname ?? args.inputs.name ?? "device");
                 return { ...args.inputs, id: `n${hex(host, 12)}`, name: `${host}.tailnet-mock.ts.net`, hostname: host, addresses: [`100.${64 + (octet(host) % 64)}.${octet(host + "b")}.${octet(host + "c")}`], tags: [] };
+            }
+            case "aws:eks/getCluster:getCluster": {
+                // [bootstrap kill switch] An existing cluster of the data plane, looked up by name: endpoint and CA as EKS reports them.
+                const name = String(args.inputs.name ?? "cluster");
+                return {
+                    ...args.inputs, id: name, name, arn: arn("eks", r, `cluster/${name}`), status: "ACTIVE", version: "1.33",
+                    endpoint: `https://${hex(name, 32).toUpperCase()}.gr7.${r}.eks.amazonaws.com`,
+                    certificateAuthorities: [{ data: Buffer.from(`mock-ca-${name}`).toString("base64") }],
+                    roleArn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${name}-cluster`,
+                    accessConfigs: [{ authenticationMode: "API", bootstrapClusterCreatorAdminPermissions: true }],
+                };
+            }
+            case "aws:iam/getSessionContext:getSessionContext": {
+                // [bootstrap kill switch] An assumed-role session's ARN → its role (no path: a real lookup adds the role's
+                // path); any other ARN is passed through, as the AWS provider does.
+                const given = String(args.inputs.arn ?? "");
+                const m = /^arn:(aws[a-z-]*):sts::(\d{12}):assumed-role\/([^/]+)\/(.+)$/.exec(given);
+                return m
+                    ? { arn: given, id: given, issuerArn: `arn:${m[1]}:iam::${m[2]}:role/${m[3]}`, issuerId: `AROA${hex(m[3], 16).toUpperCase()}`, issuerName: m[3], sessionName: m[4] }
+                    : { arn: given, id: given, issuerArn: given, issuerId: "", issuerName: "", sessionName: "" };
             }
             case "eks:index:Cluster/getKubeconfig":
                 return { result: JSON.stringify(mockKubeconfig("mock", `https://MOCK.gr7.${r}.eks.amazonaws.com`, r)) };

@@ -622,6 +622,12 @@ function checkDeployRole(parsed: Partial<Sections>, raw: Record<string, unknown>
     if (parsed.deployExternalId === undefined) {
         add("byoc:deployExternalId", undefined, "is required with byoc:access.deployRoleArn: the ExternalId set in the customer's byoc-bootstrap stack (`pulumi config set --secret byoc:deployExternalId …`)");
     }
+    // The deploy role may write DNS records only under <customer>.byoc.<parent> (bootstrap/policies.ts dnsRecordNames):
+    // the gateway's records and cert-manager's DNS-01 challenge would be refused anywhere else.
+    const domain = parsed.ingress?.domain;
+    if (customer && domain && !domain.toLowerCase().startsWith(`${customer}.byoc.`)) {
+        add("byoc:ingress.domain", domain, `must be ${customer}.byoc.<your parent domain> with a deploy role: the customer's bootstrap lets it write DNS records only there`);
+    }
     if (raw["aws:forbiddenAccountIds"] !== undefined) {
         add("aws:forbiddenAccountIds", raw["aws:forbiddenAccountIds"], `cannot be combined with byoc:access.deployRoleArn: the deploy-role provider is pinned to account ${role.account} with allowedAccountIds, and the AWS provider refuses both lists together`);
     }

@@ -379,6 +379,10 @@ describe("bootstrap: the roles of the prod data plane do their jobs under the wo
                 action: "route53:ChangeResourceRecordSets", resource: `arn:aws:route53:::hostedzone/Z0CUSTOMERZONE`, why: "a record outside <customer>.byoc.<parent>",
                 context: { "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["www.acme.com"], "route53:ChangeResourceRecordSetsRecordTypes": ["CNAME"], "route53:ChangeResourceRecordSetsActions": ["UPSERT"] },
             },
+            { action: "ec2-instance-connect:SendSSHPublicKey", resource: `arn:aws:ec2:us-east-1:${scope.account}:instance/i-0customer0000000`, why: "a key onto the customer's host" },
+            { action: "ssm:SendCommand", resource: `arn:aws:ec2:us-east-1:${scope.account}:instance/i-0customer0000000`, why: "a command on the customer's host" },
+            { action: "ec2:CreateTrafficMirrorSession", resource: `arn:aws:ec2:us-east-1:${scope.account}:traffic-mirror-session/tms-0123456789abcdef0`, why: "mirroring the customer's traffic" },
+            { action: "events:PutEvents", resource: `arn:aws:events:us-east-1:${OTHER_ACCOUNT}:event-bus/exfil`, account: OTHER_ACCOUNT, resourcePolicy: grantTo("*", ["events:PutEvents"], `arn:aws:events:us-east-1:${OTHER_ACCOUNT}:event-bus/exfil`), why: "an event bus of another account" },
             { action: "organizations:LeaveOrganization", resource: "*", why: "organization-wide" },
             { action: "cloudtrail:StopLogging", resource: `arn:aws:cloudtrail:us-east-1:${scope.account}:trail/org`, why: "the customer's audit trail" },
         ];

@@ -289,7 +289,7 @@ describe("cli/preview: errors, --json -, mock marking, --all", function () {
     it("--all: every Pulumi.<stack>.yaml of the directory in one process, one line each, totals, exit the worst", () => {
         const dir = fs.mkdtempSync(path.join(tmp, "fleet-"));
         fs.copyFileSync(path.join(ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml")); // the project file is no stack
-        fs.writeFileSync(path.join(dir, "Pulumi.alpha.yaml"), prodYaml({ "byoc:customer": { id: "alpha", name: "Alpha" }, "byoc:access": { ...(readStackFile("prod", ROOT).raw["byoc:access"] as object), deployRoleArn: "arn:aws:iam::111122223333:role/byoc-bootstrap-alpha-deploy" } }));
+        fs.writeFileSync(path.join(dir, "Pulumi.alpha.yaml"), prodYaml({ "byoc:customer": { id: "alpha", name: "Alpha" }, "byoc:access": { ...(readStackFile("prod", ROOT).raw["byoc:access"] as object), deployRoleArn: "arn:aws:iam::111122223333:role/byoc-bootstrap-alpha-deploy" }, "byoc:ingress": { ...(readStackFile("prod", ROOT).raw["byoc:ingress"] as object), domain: "alpha.byoc.example.com" } }));
         fs.copyFileSync(path.join(ROOT, "Pulumi.dev.yaml"), path.join(dir, "Pulumi.beta.yaml"));
         fs.writeFileSync(path.join(dir, "Pulumi.grant.yaml"), badGrantYaml());
         fs.writeFileSync(path.join(dir, "Pulumi.typo.yaml"), prodYaml({ "byoc:network": { vpcCidr: "10.40.0.0/16", azcount: 3 } }));

@@ -73,6 +73,9 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
             const trust = JSON.parse(role.inputs.assumeRolePolicy);
             assert.deepEqual(trust.Statement.map((x: { Principal: { AWS: string } }) => x.Principal.AWS), [SUPPORT_ROLE, SUPPORT_ROLE]);
             assert.deepEqual(trust.Statement.map((x: { Action: string }) => x.Action), ["sts:AssumeRole", "sts:SetSourceIdentity"]);
+            // The session name is the caller's choice; the source identity, set when the engineer assumed the support
+            // role, must be the grant's engineer too.
+            assert.deepEqual(trust.Statement.map((x: { Condition: { StringEquals: Record<string, string> } }) => x.Condition.StringEquals["sts:SourceIdentity"]), ["alice@example.com", "alice@example.com"]);
             assert.equal(role.inputs.permissionsBoundary, BOUNDARY);
         });
 
@@ -198,6 +201,9 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
             const kubeconfig = JSON.parse(unsecret(suspended.one("pulumi:providers:kubernetes").inputs.kubeconfig));
             assert.match(kubeconfig.clusters[0].cluster.server, /\.eks\.amazonaws\.com$/);
             assert.equal(suspended.outputs.clusterEndpointAccess, "private");
+            // From outside the VPC the API is then unreachable: objects are kept as recorded, not failed on.
+            assert.equal(suspended.one("pulumi:providers:kubernetes").inputs.skipUpdateUnreachable, "true", "provider inputs are strings");
+            assert.equal(prod.one("pulumi:providers:kubernetes").inputs.skipUpdateUnreachable, undefined);
         });
 
         it("the flow table and the outputs say so", () => {

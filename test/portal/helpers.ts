@@ -62,8 +62,10 @@ export function customerConfig(customerId: string, overrides: Record<string, unk
 export function prodCustomerConfig(customerId: string): Record<string, unknown> {
     const raw = readStackFile("prod", ROOT).raw;
     const access = { ...(raw["byoc:access"] as Record<string, unknown>), deployRoleArn: `arn:aws:iam::111122223333:role/byoc-bootstrap-${customerId}-deploy` };
+    // …and its own ingress domain: the deploy role writes DNS only under <customer>.byoc.<parent>.
+    const ingress = { ...(raw["byoc:ingress"] as Record<string, unknown>), domain: `${customerId}.byoc.example.com` };
     // The ExternalId goes to the portal as a marked secret (a stack file's ciphertext belongs to that stack only).
-    return { ...raw, "byoc:customer": { id: customerId, name: `${customerId} Inc.` }, "byoc:access": access, "byoc:deployExternalId": { secret: "test-external-id-0123456789abcdef" } };
+    return { ...raw, "byoc:customer": { id: customerId, name: `${customerId} Inc.` }, "byoc:access": access, "byoc:ingress": ingress, "byoc:deployExternalId": { secret: "test-external-id-0123456789abcdef" } };
 }
 
 /** prodCustomerConfig as the portal stores it and hands it to an engine: the secret a placeholder (portal/configSecrets.ts). */

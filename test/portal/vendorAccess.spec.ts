@@ -197,12 +197,37 @@ describe("portal: vendor access", function () {
             [SYSTEM_VENDOR_ACCESS, "suspended", "suspending"],
             ["operator@example.com", "enabled", "suspended"],
         ]);
-        assert.deepEqual(engine.ran.get("va-priv"), ["up:suspending", "up:suspended", "up:enabled"]);
+        // The tailnet endpoint was removed, so a private stack starts its phases over from bootstrap (its provider
+        // would otherwise go to a device that no longer exists) and walks forward to tailnet again.
+        const enabledEntry = (await vendorEntries(h, "va-priv"))[2];
+        assert.deepEqual(enabledEntry.details.phase, { from: "tailnet", to: "bootstrap" });
+        await h.running.portal.idle();
+        assert.deepEqual(engine.ran.get("va-priv")!.slice(0, 3), ["up:suspending", "up:suspended", "up:enabled"]);
+        assert.equal((await customer(h, "va-priv")).apiAccess.phase, "tailnet", "the phases walked forward again");
         const ok = await request(h, "va-priv", TOKENS.engineer2, "bob@example.com");
         assert.equal(ok.status, 201, JSON.stringify(ok.body));
         const approved = await h.call("POST", `/api/access-requests/${pending.body.request.id}/approve`, TOKENS.approver);
         assert.equal(approved.status, 200, JSON.stringify(approved.body));
         assert.equal(approved.body.request.state, "approved");
+    });
+
+    it("a rollout skips a suspended customer (its API is private) and runs the others", async () => {
+        await deployed(h, "va-rs", prodCustomerConfig("va-rs"));
+        await deployed(h, "va-rn", prodCustomerConfig("va-rn"));
+        await jobDone(h, (await setVendorAccess(h, "va-rs", "suspended")).body.job.id);
+        await h.running.portal.idle();
+        assert.equal((await customer(h, "va-rs")).vendorAccess, "suspended");
+        const post = await h.call("POST", "/api/rollouts", TOKENS.operator, { selector: { customers: ["va-rs", "va-rn"] }, waves: [2], maxParallel: 2, haltOnFailure: true, ignoreWindows: true, reason: "release 1.6.0" });
+        assert.equal(post.status, 202, JSON.stringify(post.body));
+        const rollout = await until("rollout finished", async () => {
+            const r = (await h.call("GET", `/api/rollouts/${post.body.rollout.id}`, TOKENS.auditor)).body.rollout;
+            return r.state === "succeeded" || r.state === "halted" || r.state === "failed" ? r : undefined;
+        });
+        assert.equal(rollout.state, "succeeded");
+        const items = Object.fromEntries(rollout.waves[0].items.map((i: { customer: string }) => [i.customer, i]));
+        assert.equal(items["va-rs"].state, "skipped");
+        assert.match(items["va-rs"].message, /vendor access is suspended \(byoc:access\.vendorAccess\): the API is private/);
+        assert.equal(items["va-rn"].state, "succeeded");
     });
 
     it("revoking and denying stay allowed while suspended", async () => {

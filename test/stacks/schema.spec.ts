@@ -31,8 +31,10 @@ function raw(stack: Stack, overrides: Record<string, unknown> = {}): Record<stri
     // Another customer id: that customer's deploy role.
     const id = (overrides["byoc:customer"] as { id?: unknown } | undefined)?.id;
     const accessNow = out["byoc:access"] as Record<string, unknown> | undefined;
-    if (stack === "prod" && typeof id === "string" && /^[a-z0-9-]+$/.test(id) && accessNow?.deployRoleArn === PROD_DEPLOY_ROLE) {
+    if (stack === "prod" && typeof id === "string" && /^[a-z0-9][a-z0-9-]{1,18}[a-z0-9]$/.test(id) && accessNow?.deployRoleArn === PROD_DEPLOY_ROLE) {
         out["byoc:access"] = { ...accessNow, deployRoleArn: PROD_DEPLOY_ROLE.replace("-acme-", `-${id}-`) };
+        const ingress = out["byoc:ingress"] as Record<string, unknown> | undefined;
+        if (ingress?.domain === "acme.byoc.example.com") out["byoc:ingress"] = { ...ingress, domain: `${id}.byoc.example.com` };
     }
     return out;
 }
@@ -903,6 +905,7 @@ describe("stacks/schema: the stack configuration contract", () => {
             assert.match(check((r) => (r["aws:allowedAccountIds"] = ["999988887777"])).join("\n"), /is in account 111122223333, which aws:allowedAccountIds \(999988887777\) does not list/);
             assert.match(check((r) => (r["byoc:deployExternalId"] = "short")).join("\n"), /byoc:deployExternalId: must be 16–1224 characters/);
             assert.match(check((r) => (r["aws:forbiddenAccountIds"] = ["999988887777"])).join("\n"), /aws:forbiddenAccountIds: cannot be combined with byoc:access.deployRoleArn/);
+            assert.match(check((r) => (r["byoc:ingress"].domain = "db.acme.com")).join("\n"), /byoc:ingress.domain: must be acme.byoc.<your parent domain> with a deploy role/);
         });
 
         it("vendorAccess is enabled, suspending or suspended", () => {
