@@ -117,6 +117,23 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
         });
     });
 
+    describe("dev through a deploy role (optional there)", () => {
+        it("every role of the dev snapshot carries the boundary and every AWS resource goes through the deploy role", async () => {
+            const s = await runStack("dev", {
+                "byoc:access": { ...(stackRaw("dev")["byoc:access"] as object), deployRoleArn: "arn:aws:iam::111122223333:role/byoc-bootstrap-acme-dev-deploy" },
+                "byoc:deployExternalId": "dev-external-id-0123456789",
+            });
+            const roles = s.ofType("aws:iam/role:Role");
+            assert.ok(roles.length >= 9);
+            const boundary = "arn:aws:iam::111122223333:policy/byoc-bootstrap-acme-dev-workload-boundary";
+            assert.deepEqual(roles.filter((r) => r.inputs.permissionsBoundary !== boundary).map((r) => r.name), []);
+            const provider = awsProviders(s)[0].urn;
+            assert.deepEqual(s.resources.filter((r) => r.custom && r.type.startsWith("aws:") && !r.provider?.startsWith(`${provider}::`)).map((r) => r.urn), []);
+            // The ExternalId decrypted by the engine reaches the provider and the kubeconfig, as a secret.
+            assert.equal(json(unsecret(awsProviders(s)[0].inputs.assumeRoles))[0].externalId, "dev-external-id-0123456789");
+        });
+    });
+
     describe("the token command (a fake `aws` on PATH records what it is asked)", () => {
         let dir: string;
         before(() => {
