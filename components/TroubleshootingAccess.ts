@@ -190,6 +190,16 @@ export class TroubleshootingAccess extends ByocComponent {
                 policyArn: EKS_VIEW_POLICY_ARN,
                 accessScope: { type: "cluster" },
             }, { parent: this, dependsOn: [entry] });
+            // Enough AWS for `aws eks update-kubeconfig` (DescribeCluster of this cluster only); the rest is the EKS
+            // access entry's view policy inside the cluster.
+            new aws.iam.RolePolicy(`${name}-grant-${grant.id}`, {
+                role: role.id,
+                policy: pulumi.all([args.clusterName, aws.getCallerIdentityOutput({}, parent).accountId, aws.getRegionOutput({}, parent).region, aws.getPartitionOutput({}, parent).partition])
+                    .apply(([cluster, account, region, partition]) => JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [{ Effect: "Allow", Action: "eks:DescribeCluster", Resource: `arn:${partition}:eks:${region}:${account}:cluster/${cluster}` }],
+                    })),
+            }, parent);
             return pulumi.all([cert.certPem, cert.validityEndTime, role.arn]).apply(([certPem, end, roleArn]): GrantOutput => ({
                 id: grant.id,
                 engineer: grant.engineer,

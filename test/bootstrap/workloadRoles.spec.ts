@@ -219,7 +219,9 @@ describe("bootstrap: the roles of the prod data plane do their jobs under the wo
             assert.equal(r.boundary, workloadBoundaryArn(scope), r.logical);
             assert.deepEqual(r.unmodeled, [], `${r.logical}: attached managed policies without a model in MANAGED`);
         }
-        assert.equal(role("byoc-acme-grant-alice-inc-1234").policies.length, 0, "a troubleshooting role has no AWS permissions of its own");
+        // A troubleshooting role's only AWS permission: describing its cluster (for `aws eks update-kubeconfig`).
+        const grantPolicies = role("byoc-acme-grant-alice-inc-1234").policies;
+        assert.deepEqual(grantPolicies.flatMap((d) => (d.Statement as { Action?: unknown }[]).map((x) => x.Action)), ["eks:DescribeCluster"]);
     });
 
     const allowedCalls = (logical: string): Call[] => {

@@ -77,6 +77,9 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
             // role, must be the grant's engineer too.
             assert.deepEqual(trust.Statement.map((x: { Condition: { StringEquals: Record<string, string> } }) => x.Condition.StringEquals["sts:SourceIdentity"]), ["alice@example.com", "alice@example.com"]);
             assert.equal(role.inputs.permissionsBoundary, BOUNDARY);
+            // `aws eks update-kubeconfig` works for the engineer: DescribeCluster of this cluster, nothing else in AWS.
+            const inline = s.ofType("aws:iam/rolePolicy:RolePolicy").find((r) => r.name === "byoc-acme-grant-inc-1")!;
+            assert.deepEqual(JSON.parse(inline.inputs.policy).Statement, [{ Effect: "Allow", Action: "eks:DescribeCluster", Resource: "arn:aws:eks:us-east-1:111122223333:cluster/byoc-acme-prod" }]);
         });
 
         it("the Kubernetes provider's EKS tokens are signed as the deploy role, on the EKS endpoint with its CA", () => {
