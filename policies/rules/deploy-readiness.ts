@@ -374,10 +374,18 @@ function namespacesOf(selectors: unknown[]): string[] | undefined {
     return out;
 }
 
-/** Fargate namespace selectors accept `*` and `?` wildcards. */
+/** Fargate namespace selectors accept `*` and `?` wildcards; each pattern compiled once per process. */
+const nsPatterns = new Map<string, RegExp>();
 function nsMatches(patterns: string[] | undefined, ns: string): boolean {
     if (!patterns) return true;
-    return patterns.some((p) => new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(ns));
+    return patterns.some((p) => {
+        let re = nsPatterns.get(p);
+        if (!re) {
+            re = new RegExp(`^${p.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`);
+            nsPatterns.set(p, re);
+        }
+        return re.test(ns);
+    });
 }
 
 const views = new WeakMap<object, StackView>();
