@@ -37,7 +37,7 @@ function reportContainers(name: string, views: WorkloadView[], rv: (m: string) =
         for (const { cfg } of v.containers) {
             for (const p of containerProblems(cfg, v.agent)) {
                 if (!filter(p.inline, v.agent)) continue;
-                const isCred = /holds an? |logs in with/.test(p.text);
+                const isCred = p.credential === true;
                 rv(
                     `${v.agent ? "Tailscale agent" : "Workload"} '${name}' container '${cfg.name}'${cfg.kind !== "main" ? ` (${cfg.kind} container)` : ""}: ${p.text}; ` +
                         `${isCred ? "a credential that mints keys must never live in the data plane" : "Tailscale must never route into the VPC or expose it"}. ${isCred ? CRED_FIX : ROUTE_FIX}`,

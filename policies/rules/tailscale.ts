@@ -144,6 +144,8 @@ export interface Problem {
     text: string;
     /** The problem is visible in the pod spec alone (no ConfigMap/Secret join needed). */
     inline: boolean;
+    /** A credential that mints keys (OAuth client secret, API key), rather than a route into the VPC or an exposure. */
+    credential?: true;
 }
 
 function routesText(v: string): string | undefined {
@@ -165,7 +167,7 @@ function cliFlagProblems(flags: Map<string, string[]>, where: string, inline: bo
     const key = last(flags, "auth-key", "authkey");
     if (key !== undefined) {
         const k = credentialKind(key, inline);
-        if (k) out.push({ text: `${where} logs in with ${k}`, inline });
+        if (k) out.push({ text: `${where} logs in with ${k}`, inline, credential: true });
     }
 }
 
@@ -234,7 +236,7 @@ export function containerProblems(cfg: ContainerConfig, agent: boolean): Problem
         if (v.value === undefined) continue;
         const auth = name === "TS_AUTHKEY" || name === "TS_AUTH_KEY";
         const k = credentialKind(v.value, v.inline && auth);
-        if (k && (auth || !/auth key written/.test(k))) out.push({ text: `${name}${src(v)} holds ${k}`, inline: envInline(v) });
+        if (k && (auth || !/auth key written/.test(k))) out.push({ text: `${name}${src(v)} holds ${k}`, inline: envInline(v), credential: true });
     }
     return out;
 }
