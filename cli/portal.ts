@@ -39,6 +39,9 @@ export async function main(): Promise<void> {
         sweepIntervalMs: positiveNumber("BYOC_SWEEP_SECONDS", 60, true) * 1000,
         // BYOC_DRIFT_SECONDS: how often each deployed stack gets a drift check (default 6 h; 0 = off).
         driftIntervalMs: positiveNumber("BYOC_DRIFT_SECONDS", 6 * 3600, true) * 1000,
+        // BYOC_KILL_SWITCH_BURST: after this many deploy-role refusals of other customers within an hour, the next is
+        // flagged, not taken for that customer's kill switch (default 3; 0 = every refusal suspends).
+        killSwitchBurst: positiveNumber("BYOC_KILL_SWITCH_BURST", 3, true),
     });
     console.log(`byoc portal listening on ${running.url}`);
     console.log(`  engine:   ${kind}${kind === "pulumi" ? ` (backend ${process.env.PULUMI_BACKEND_URL || `file://${path.join(REPO_ROOT, ".byoc", "state")}`})` : ` (mock runtime; state in ${path.join(dataDir, "offline")})`}`);

@@ -58,6 +58,13 @@ export interface PortalOptions {
     driftIntervalMs?: number;
     /** How often the drift scheduler looks for stacks that are due; 0 disables its timer (call `scheduleDriftChecks()`). Default min(driftIntervalMs, 60 s). */
     driftTickMs?: number;
+    /**
+     * Kill-switch refusals that look like one cause: when this many other customers' accounts refused their deploy
+     * role within the last hour, a further refusal is flagged for an operator instead of suspending the customer
+     * (STS words a provider-side gap — the runner's own policy lost sts:AssumeRole — exactly like a customer's
+     * switch). Default 3; 0 turns the check off.
+     */
+    killSwitchBurst?: number;
 }
 
 /** The default interval of scheduled drift checks: 6 hours. */
@@ -1156,6 +1163,17 @@ export class Portal {
         if (access.deployRoleArn !== ran) return; // the stack names another role now: this refusal says nothing about it
         if (c.vendor_refused_at) {
             this.appendLog(job.id, `[${at}] the customer's account refused the deploy role ${ran} again (vendor access suspended since ${c.vendor_refused_at}); nothing queued\n`);
+            return;
+        }
+        const burst = this.options.killSwitchBurst ?? 3;
+        const recent = burst > 0 ? this.store.refusedSince(new Date(Date.parse(at) - 3600_000).toISOString(), c.id) : 0;
+        if (burst > 0 && recent >= burst) {
+            this.store.audit(at, SYSTEM_VENDOR_ACCESS, "customer.vendor-access-suspect", c.id, { roleArn: ran, evidence, after: job.id, recentRefusals: recent });
+            this.appendLog(
+                job.id,
+                `[${at}] STS refused the deploy role ${ran}, but ${recent} other customers' accounts did so within the hour: more likely the provider's own identity (its runner's policy) than ${recent + 1} kill switches. ` +
+                    `Vendor access left as it is; check the runner's sts:AssumeRole permission, and if this customer did suspend, POST /api/customers/${c.id}/vendor-access {"state":"suspended"}\n`,
+            );
             return;
         }
         const from = vendorAccessOfRaw(current);

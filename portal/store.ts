@@ -292,6 +292,11 @@ export class Store {
             )
             .run({ ...row, api_note: row.api_note ?? null });
     }
+    /** Other customers whose account refused their deploy role at or after `since` (ISO time). */
+    refusedSince(since: string, except: string): number {
+        return (this.db.prepare("SELECT COUNT(*) AS n FROM customers WHERE vendor_refused_at >= ? AND id != ?").get(since, except) as { n: number }).n;
+    }
+
     updateCustomer(id: string, fields: Partial<Pick<CustomerRow, "config" | "status" | "outputs" | "api_note" | "drift" | "vendor_refused_at" | "updated_at">>): void {
         const keys = Object.keys(fields);
         if (keys.length === 0) return;

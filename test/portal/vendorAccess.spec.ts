@@ -230,6 +230,28 @@ describe("portal: vendor access", function () {
         assert.equal(items["va-rn"].state, "succeeded");
     });
 
+    it("many accounts refusing within an hour look like one cause on the provider's side: the next is flagged, not suspended", async () => {
+        const ids = ["va-b1", "va-b2", "va-b3", "va-b4"];
+        for (const id of ids) await deployed(h, id, prodCustomerConfig(id));
+        for (const id of ids) engine.failWith.set(id, providerRefusal(deployRole(id)));
+        for (const id of ids) {
+            await jobDone(h, (await h.call("POST", `/api/customers/${id}/up`, TOKENS.operator)).body.job.id);
+            await h.running.portal.idle();
+        }
+        // The default burst is 3: three flips, then a flag.
+        assert.deepEqual(await Promise.all(ids.map(async (id) => (await customer(h, id)).vendorAccess)), ["suspended", "suspended", "suspended", "enabled"]);
+        const last = await jobsOf(h, "va-b4");
+        assert.match(last[0].log ?? (await h.call("GET", `/api/jobs/${last[0].id}`, TOKENS.operator)).body.job.log, /3 other customers' accounts did so within the hour: more likely the provider's own identity/);
+        const audit = (await auditOf(h, "va-b4")).filter((e) => e.action === "customer.vendor-access-suspect");
+        assert.equal(audit.length, 1);
+        assert.equal(audit[0].details.recentRefusals, 3);
+        // An hour later a refusal counts on its own again.
+        h.clock.advanceHours(2);
+        await jobDone(h, (await h.call("POST", "/api/customers/va-b4/up", TOKENS.operator)).body.job.id);
+        await h.running.portal.idle();
+        assert.equal((await customer(h, "va-b4")).vendorAccess, "suspended");
+    });
+
     it("revoking and denying stay allowed while suspended", async () => {
         await deployed(h, "va-rev", prodCustomerConfig("va-rev"));
         const a = (await request(h, "va-rev")).body.request.id;
