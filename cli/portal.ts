@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { createEngine, pulumiOnPath, REPO_ROOT, selectEngineKind } from "../automation";
-import { loadTokens, startPortal } from "../portal";
+import { DEFAULT_DRIFT_INTERVAL_MS, DEFAULT_KILL_SWITCH_BURST, loadTokens, startPortal } from "../portal";
 
 function positiveNumber(name: string, fallback: number, allowZero = false): number {
     const text = process.env[name];
@@ -38,10 +38,10 @@ export async function main(): Promise<void> {
         maxParallel: positiveNumber("BYOC_MAX_PARALLEL", 4),
         sweepIntervalMs: positiveNumber("BYOC_SWEEP_SECONDS", 60, true) * 1000,
         // BYOC_DRIFT_SECONDS: how often each deployed stack gets a drift check (default 6 h; 0 = off).
-        driftIntervalMs: positiveNumber("BYOC_DRIFT_SECONDS", 6 * 3600, true) * 1000,
+        driftIntervalMs: positiveNumber("BYOC_DRIFT_SECONDS", DEFAULT_DRIFT_INTERVAL_MS / 1000, true) * 1000,
         // BYOC_KILL_SWITCH_BURST: after this many deploy-role refusals of other customers within an hour, the next is
         // flagged, not taken for that customer's kill switch (default 3; 0 = every refusal suspends).
-        killSwitchBurst: positiveNumber("BYOC_KILL_SWITCH_BURST", 3, true),
+        killSwitchBurst: positiveNumber("BYOC_KILL_SWITCH_BURST", DEFAULT_KILL_SWITCH_BURST, true),
     });
     console.log(`byoc portal listening on ${running.url}`);
     console.log(`  engine:   ${kind}${kind === "pulumi" ? ` (backend ${process.env.PULUMI_BACKEND_URL || `file://${path.join(REPO_ROOT, ".byoc", "state")}`})` : ` (mock runtime; state in ${path.join(dataDir, "offline")})`}`);

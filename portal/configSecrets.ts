@@ -7,7 +7,7 @@
 import type { ConfigProblem } from "../stacks/schema";
 
 /** What a secret config value reads as everywhere but in the engine. */
-export const SECRET_PLACEHOLDER: Readonly<{ secure: string }> = Object.freeze({ secure: "[secret]" });
+const SECRET_PLACEHOLDER: Readonly<{ secure: string }> = Object.freeze({ secure: "[secret]" });
 
 /** Config keys documented as secrets (README: `pulumi config set --secret`). */
 const SECRET_KEYS = new Set(["tailscale:oauthClientId", "tailscale:oauthClientSecret", "byoc:deployExternalId"]);
@@ -15,7 +15,7 @@ const SECRET_KEYS = new Set(["tailscale:oauthClientId", "tailscale:oauthClientSe
 const CREDENTIAL_NAME = /(secret|password|passphrase|token|credential|accesskey|apikey|privatekey|authkey)/i;
 
 /** Whether `key` holds a credential: it may only be sent marked secret, and is never shown. */
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
     return SECRET_KEYS.has(key) || CREDENTIAL_NAME.test(key.slice(key.indexOf(":") + 1));
 }
 

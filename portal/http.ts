@@ -27,12 +27,12 @@ export interface HttpOptions {
 }
 
 /** Largest request body (a stack config is a few KB); access requests: ACCESS_REQUEST_BODY_LIMIT. */
-export const BODY_LIMIT = 64 * 1024;
+const BODY_LIMIT = 64 * 1024;
 /** Largest access request body: a CSR (at most 16 KiB, components/render/csr.ts) and a reason. */
-export const ACCESS_REQUEST_BODY_LIMIT = 24 * 1024;
+const ACCESS_REQUEST_BODY_LIMIT = 24 * 1024;
 
 /** Deepest nesting accepted in a JSON body: stack configs need about 6 levels. */
-export const MAX_JSON_DEPTH = 32;
+const MAX_JSON_DEPTH = 32;
 const JOB_STATES = ["queued", "running", "succeeded", "failed", "interrupted"];
 const ACCESS_STATES = ["pending", "approved", "active", "expired", "denied", "revoked"];
 const CUSTOMER_STATUSES = ["provisioning", "deployed", "failed", "destroying", "destroyed"];
@@ -385,7 +385,7 @@ function badBody(message: string): Error {
 }
 
 /** The deepest nesting of arrays and objects in JSON text, without parsing it (strings and escapes skipped). */
-export function jsonDepth(text: string): number {
+function jsonDepth(text: string): number {
     let depth = 0;
     let max = 0;
     let inString = false;

@@ -6,7 +6,7 @@ import { createServer, HttpOptions } from "./http";
 import { Portal, PortalOptions } from "./service";
 import { TokenTable } from "./tokens";
 
-export { Portal, PortalError } from "./service";
+export { DEFAULT_DRIFT_INTERVAL_MS, DEFAULT_KILL_SWITCH_BURST, Portal, PortalError } from "./service";
 export type { Actor, Role } from "./service";
 export { loadTokens, tokenTable } from "./tokens";
 export type { HttpOptions } from "./http";

@@ -7,7 +7,7 @@
 // (tick(), on a timer). State lives in the portal's database, so a restarted portal carries on.
 import { randomBytes } from "crypto";
 import { inMaintenanceWindow, parseMaintenanceWindow } from "../stacks/maintenanceWindow";
-import { Actor, Portal, PortalError } from "./service";
+import { Actor, Portal, PortalError, section, vendorAccessOfRaw } from "./service";
 
 export type RolloutState = "queued" | "running" | "succeeded" | "halted" | "failed";
 export type WaveState = "pending" | "running" | "succeeded" | "halted" | "failed" | "skipped";
@@ -190,8 +190,8 @@ export class Rollouts {
                     // suspended stack is skipped too: its API is private, and a release's change (a Helm upgrade)
                     // fails on an unreachable cluster; it gets the release when re-enabled. "suspending" is not
                     // skipped: its own two runs are under way.
-                    const vendorAccess = ((JSON.parse(c.config) as Record<string, { vendorAccess?: unknown } | undefined>)["byoc:access"])?.vendorAccess;
-                    if (c.vendor_refused_at || vendorAccess === "suspended") {
+                    const raw = JSON.parse(c.config) as Record<string, unknown>;
+                    if (c.vendor_refused_at || vendorAccessOfRaw(raw) === "suspended") {
                         item.state = "skipped";
                         item.message = c.vendor_refused_at
                             ? `the customer's account refused the deploy role (kill switch) at ${c.vendor_refused_at}: vendor access is suspended; once they re-enabled it, POST /api/customers/${c.id}/vendor-access {"state":"enabled"} and run up`
@@ -200,8 +200,8 @@ export class Rollouts {
                         continue;
                     }
                     if (!r.ignoreWindows) {
-                        const text = (JSON.parse(c.config) as Record<string, { maintenanceWindow?: string } | undefined>)["byoc:customer"]?.maintenanceWindow;
-                        const win = text ? parseMaintenanceWindow(text) : undefined;
+                        const text = section(raw, "byoc:customer").maintenanceWindow;
+                        const win = typeof text === "string" ? parseMaintenanceWindow(text) : undefined;
                         if (win && !inMaintenanceWindow(win, now)) {
                             if (item.state !== "waiting-window") {
                                 item.state = "waiting-window";

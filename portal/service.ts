@@ -67,8 +67,11 @@ export interface PortalOptions {
     killSwitchBurst?: number;
 }
 
-/** The default interval of scheduled drift checks: 6 hours. */
+/** The default interval of scheduled drift checks: 6 hours (also `npm run portal`'s BYOC_DRIFT_SECONDS default). */
 export const DEFAULT_DRIFT_INTERVAL_MS = 6 * 3600_000;
+
+/** The default of PortalOptions.killSwitchBurst (also `npm run portal`'s BYOC_KILL_SWITCH_BURST default). */
+export const DEFAULT_KILL_SWITCH_BURST = 3;
 
 export interface PortalLimits {
     /** Pending access requests one engineer may have, over all stacks. */
@@ -89,9 +92,9 @@ export const DEFAULT_LIMITS: PortalLimits = { pendingPerEngineer: 5, pendingPerS
 export const ISSUE_ALLOWANCE_MS = 10 * 60_000;
 
 /** Stack outputs never returned in clear whatever the engine says (the kubeconfig holds the cluster's way in). */
-export const SECRET_OUTPUTS: readonly string[] = ["kubeconfig"];
+const SECRET_OUTPUTS: readonly string[] = ["kubeconfig"];
 /** What a secret output reads as in every API answer. */
-export const REDACTED = "[secret]";
+const REDACTED = "[secret]";
 
 /** Emitted on Portal.logs: `log` (jobId, text appended) and `end` (jobId, final state). */
 export type LogEvents = { log: [jobId: string, text: string]; end: [jobId: string, state: string] };
@@ -419,13 +422,7 @@ export class Portal {
             const c = this.mustCustomer(id);
             if (c.status !== "deployed") throw new PortalError(409, `customer ${id} is ${c.status}; only a deployed stack can be checked for drift`);
             if (!this.engine.drift) throw new PortalError(409, `the ${this.engine.kind} engine cannot check stacks for drift`);
-            const waiting = this.store.activeJobsOf(id).find((j) => j.state === "queued" && j.kind === "drift");
-            if (waiting) {
-                this.store.audit(this.iso(), actor.user, "job.reused", waiting.id, { customer: id, reason: `drift check requested by ${actor.user}` });
-                return waiting.id;
-            }
-            this.assertQueueRoom(id);
-            return this.queue(actor.user, id, "drift", `drift check requested by ${actor.user}`);
+            return this.queueOrReuse(actor.user, id, "drift", `drift check requested by ${actor.user}`, true);
         });
         this.pump();
         return this.jobView(this.store.job(jobId)!);
@@ -491,7 +488,7 @@ export class Portal {
             const c = this.mustCustomer(id);
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${id} is ${c.status}; its approvers cannot change`);
             const raw = JSON.parse(c.config) as Record<string, unknown>;
-            const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
+            const access = section(raw, "byoc:access");
             const before = Array.isArray(access.approvers) ? access.approvers : [];
             const next = { ...raw, "byoc:access": { ...access, approvers } };
             const check = parseStackConfig(next);
@@ -883,7 +880,7 @@ export class Portal {
             return { ...g, notAfter };
         });
         if (!changed) return customer.config;
-        const config = JSON.stringify({ ...raw, "byoc:access": { ...(raw["byoc:access"] as Record<string, unknown>), grants: next } });
+        const config = JSON.stringify(withSection(raw, "byoc:access", { grants: next }));
         this.store.updateCustomer(customer.id, { config, updated_at: new Date(start).toISOString() });
         return config;
     }
@@ -932,9 +929,9 @@ export class Portal {
         // Vendor access suspending or suspended: the up built no tailnet path and its provider did not go through
         // one (render/apiAccess.ts providerViaTailnet), so it proves nothing about a phase; the phase waits.
         if (vendorAccessOfRaw(raw) !== "enabled") return;
-        const c = this.store.customer(job.customer)!;
-        if (c.status === "destroying" || c.status === "destroyed") return;
-        const current = JSON.parse(c.config) as Record<string, unknown>;
+        const live = this.liveConfig(job);
+        if (!live) return;
+        const { c, current } = live;
         // Someone changed the phase while this up ran (break-glass, …): their change wins.
         if (accessOfRaw(current) !== applied) return;
         if (applied === "tailnet") {
@@ -963,6 +960,13 @@ export class Portal {
         this.store.audit(at, SYSTEM_PHASE, "customer.phase-changed", c.id, { from: applied, to, after: job.id, job: nextJob, ...evidence });
     }
 
+    /** The customer of `job` and its stored config as they are now; undefined once it is being or was destroyed (nothing moves on then). */
+    private liveConfig(job: JobRow): { c: CustomerRow; current: Record<string, unknown> } | undefined {
+        const c = this.store.customer(job.customer)!;
+        if (c.status === "destroying" || c.status === "destroyed") return undefined;
+        return { c, current: JSON.parse(c.config) as Record<string, unknown> };
+    }
+
     /**
      * The portal's own next step on a stack after one of its ups succeeded (inside finishJob's transaction): stores
      * `next` as the stack's config and queues, as `actor`, the `up` that applies it (it reads the config when it
@@ -986,7 +990,7 @@ export class Portal {
         if (accessOfRaw(JSON.parse(c.config)) !== phase) return; // changed meanwhile (break-glass, …): that change has its own note
         const applied = appliedAccess(json<Record<string, unknown>>(c.outputs)?.clusterApiAccess);
         if (applied === phase) return; // already there: an ordinary failure
-        const tag = (raw["byoc:tailscale"] as { managementTag?: string } | undefined)?.managementTag ?? "(byoc:tailscale.managementTag)";
+        const tag = section(raw, "byoc:tailscale").managementTag ?? "(byoc:tailscale.managementTag)";
         const api_note =
             phase === "switchover"
                 ? `the up to phase switchover failed (${job.id}: ${result.message}); nothing was closed: the public API endpoint is still open (restricted to byoc:controlPlane.managementCidrs), so no break-glass is needed. In switchover the Kubernetes provider goes through the tailnet: the machine running Pulumi must be on the tailnet with tag ${tag}. Re-run ${job.id} (POST /api/jobs/${job.id}/rerun) once it is — the portal then moves on to phase tailnet — or set the provider back to the EKS endpoint meanwhile with POST /api/customers/${c.id}/break-glass (the endpoint is open already; closing it returns to switchover)`
@@ -1080,7 +1084,7 @@ export class Portal {
             // Re-enabled, a private stack starts its phases over: its tailnet kubernetes-api endpoint is gone, so an `up`
             // in phase switchover or tailnet would send the Kubernetes provider to a device that no longer exists
             // (and, in tailnet, with the public endpoint closed). From bootstrap the phases walk forward again.
-            const cp = isObject(raw["byoc:controlPlane"]) ? raw["byoc:controlPlane"] : {};
+            const cp = section(raw, "byoc:controlPlane");
             const restartPhases = to === "enabled" && cp.privateEndpointOnly === true && (cp.phase === "switchover" || cp.phase === "tailnet");
             if (restartPhases) next = withControlPlane(next, { phase: "bootstrap" });
             const check = parseStackConfig(next);
@@ -1112,9 +1116,9 @@ export class Portal {
      */
     private afterSuspendingUp(job: JobRow, raw: Record<string, unknown>, at: string): void {
         if (vendorAccessOfRaw(raw) !== "suspending") return;
-        const c = this.store.customer(job.customer)!;
-        if (c.status === "destroying" || c.status === "destroyed") return;
-        const current = JSON.parse(c.config) as Record<string, unknown>;
+        const live = this.liveConfig(job);
+        if (!live) return;
+        const { c, current } = live;
         if (vendorAccessOfRaw(current) !== "suspending") return;
         const nextJob = this.queueNextStep(SYSTEM_VENDOR_ACCESS, c.id, withVendorAccess(current, "suspended"), SUSPENDED_UP_REASON, at);
         this.store.audit(at, SYSTEM_VENDOR_ACCESS, "customer.vendor-access", c.id, { state: "suspended", from: "suspending", to: "suspended", reason: VENDOR_PATHS_REMOVED_REASON, job: nextJob, after: job.id });
@@ -1130,42 +1134,42 @@ export class Portal {
 
     /**
      * A failed job of a stack with byoc:access.deployRoleArn whose message or log says STS refused sts:AssumeRole on
-     * that role (deployRoleRefusal): the customer pulled their kill switch (byoc-bootstrap:vendorAccess:
+     * that role (stsRefusalOf): the customer pulled their kill switch (byoc-bootstrap:vendorAccess:
      * suspended). Inside finishJob's transaction the portal sets byoc:access.vendorAccess "suspended" itself —
      * directly, not through "suspending": no run of the provider's can get in to make one — (SYSTEM_VENDOR_ACCESS,
      * audited customer.vendor-access with DEPLOY_ROLE_REFUSED_REASON), records vendorAccessRefusedAt and queues
      * nothing. Seen again before an operator re-enabled: only noted in the job's log. A refusal of
-     * sts:SetSourceIdentity or sts:TagSession on the role (providerSideRefusal) changes nothing: that wording also
+     * sts:SetSourceIdentity or sts:TagSession on the role changes nothing: that wording also
      * comes when the provider's own principal lacks the permission in its identity policy, which cross-account
      * requests need as well as the role's trust — the job's log says so.
      */
     private afterRefusedDeployRole(job: JobRow, raw: Record<string, unknown>, c: CustomerRow, result: OperationResult, at: string): void {
         if (c.status === "destroyed") return;
-        const ran = isObject(raw["byoc:access"]) ? raw["byoc:access"].deployRoleArn : undefined;
+        const ran = section(raw, "byoc:access").deployRoleArn;
         if (typeof ran !== "string" || ran === "") return;
         const log = this.store.job(job.id)?.log ?? "";
         const text = `${result.message}\n${log.slice(-REFUSAL_LOG_SCAN)}`;
-        const evidence = deployRoleRefusal(text, ran);
-        if (!evidence) {
-            const side = providerSideRefusal(text, ran);
-            if (side) {
-                this.appendLog(
-                    job.id,
-                    `[${at}] STS refused sts:${side.action} on the deploy role ${ran}${side.caller ? ` to ${side.caller}` : ""}: not the customer's kill switch (that refuses sts:AssumeRole itself), vendor access unchanged. ` +
-                        `The wording also comes when the provider's own principal lacks sts:${side.action} in its identity policy (cross-account, the caller's permissions policy must allow it as well as the role's trust policy): ` +
-                        `the provider's runner and engineer roles need sts:AssumeRole and sts:SetSourceIdentity (and sts:TagSession if they tag sessions) on the customer's deploy and support roles\n`,
-                );
-            }
+        // One scan of the text: an sts:AssumeRole refusal is the switch, any other refusal on the role the provider's side.
+        const refusal = stsRefusalOf(text, ran);
+        if (!refusal) return;
+        if (refusal.action !== "AssumeRole") {
+            this.appendLog(
+                job.id,
+                `[${at}] STS refused sts:${refusal.action} on the deploy role ${ran}${refusal.caller ? ` to ${refusal.caller}` : ""}: not the customer's kill switch (that refuses sts:AssumeRole itself), vendor access unchanged. ` +
+                    `The wording also comes when the provider's own principal lacks sts:${refusal.action} in its identity policy (cross-account, the caller's permissions policy must allow it as well as the role's trust policy): ` +
+                    `the provider's runner and engineer roles need sts:AssumeRole and sts:SetSourceIdentity (and sts:TagSession if they tag sessions) on the customer's deploy and support roles\n`,
+            );
             return;
         }
+        const evidence = refusal.evidence;
         const current = JSON.parse(c.config) as Record<string, unknown>;
-        const access = isObject(current["byoc:access"]) ? current["byoc:access"] : {};
+        const access = section(current, "byoc:access");
         if (access.deployRoleArn !== ran) return; // the stack names another role now: this refusal says nothing about it
         if (c.vendor_refused_at) {
             this.appendLog(job.id, `[${at}] the customer's account refused the deploy role ${ran} again (vendor access suspended since ${c.vendor_refused_at}); nothing queued\n`);
             return;
         }
-        const burst = this.options.killSwitchBurst ?? 3;
+        const burst = this.options.killSwitchBurst ?? DEFAULT_KILL_SWITCH_BURST;
         const recent = burst > 0 ? this.store.refusedSince(new Date(Date.parse(at) - 3600_000).toISOString(), c.id) : 0;
         if (burst > 0 && recent >= burst) {
             this.store.audit(at, SYSTEM_VENDOR_ACCESS, "customer.vendor-access-suspect", c.id, { roleArn: ran, evidence, after: job.id, recentRefusals: recent });
@@ -1292,7 +1296,7 @@ export class Portal {
             }
             if (c.status === "destroying" || c.status === "destroyed") throw new PortalError(409, `customer ${c.id} is ${c.status}; access cannot be granted`);
             this.assertVendorAccess(c, `access request ${id} cannot be approved (deny it, or wait until vendor access is enabled again)`);
-            const access = (isObject(raw["byoc:access"]) ? raw["byoc:access"] : {}) as Record<string, unknown>;
+            const access = section(raw, "byoc:access");
             // The CSR is checked again as the component will check it: rules may have tightened since the request.
             const csr = checkEngineerCsr(r.csr_pem, r.engineer);
             if (!csr.ok) throw new PortalError(409, `access request ${id} cannot be approved: its CSR ${csr.problems.join("; ")}; deny it and let ${r.engineer} request again`);
@@ -1329,7 +1333,7 @@ export class Portal {
             const c = this.mustCustomer(r.customer);
             const raw = JSON.parse(c.config) as Record<string, unknown>;
             if (!sameUser(r.engineer, actor.user)) {
-                const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
+                const access = section(raw, "byoc:access");
                 const approvers = Array.isArray(access.approvers) ? access.approvers.filter((a): a is string => typeof a === "string") : [];
                 if (!approvers.some((a) => sameUser(a, actor.user))) {
                     throw new PortalError(403, `${actor.user} may not revoke ${id}: only its requester (${r.engineer}) or a designated approver of ${c.id} (byoc:access.approvers: ${approvers.join(", ") || "none"}) may`);
@@ -1339,7 +1343,7 @@ export class Portal {
             const at = this.iso();
             const grants = grantsOf(raw);
             if (grants.some((g) => g.id === id)) {
-                const next = { ...raw, "byoc:access": { ...(raw["byoc:access"] as Record<string, unknown>), grants: grants.filter((g) => g.id !== id) } };
+                const next = withSection(raw, "byoc:access", { grants: grants.filter((g) => g.id !== id) });
                 this.store.updateCustomer(c.id, { config: JSON.stringify(next), updated_at: at });
                 if (c.status !== "destroying" && c.status !== "destroyed") jobId = this.queueUp(actor.user, c.id, `revoke access grant ${id}`);
             }
@@ -1356,7 +1360,7 @@ export class Portal {
      * themselves into deciding. 403 otherwise, naming the rule.
      */
     private mustDecide(actor: Actor, c: CustomerRow, raw: Record<string, unknown>, what: string): void {
-        const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
+        const access = section(raw, "byoc:access");
         const approvers = Array.isArray(access.approvers) ? access.approvers.filter((a): a is string => typeof a === "string") : [];
         if (approvers.length === 0) {
             throw new PortalError(403, `${c.id} has no designated approvers (byoc:access.approvers is empty): nobody may ${what} its requests until an operator sets them (PUT /api/customers/${c.id}/approvers)`);
@@ -1377,12 +1381,18 @@ export class Portal {
      * else a new one. For changes that must be applied whatever the queue holds (approve, revoke): never refused.
      */
     private queueUp(actor: string, customer: string, reason: string): string {
-        const waiting = this.store.activeJobsOf(customer).find((j) => j.state === "queued" && j.kind === "up");
+        return this.queueOrReuse(actor, customer, "up", reason, false);
+    }
+
+    /** The `kind` job already queued (not started) for the stack, audited job.reused; else a new one (429 first when `limited` and the queue is full). */
+    private queueOrReuse(actor: string, customer: string, kind: JobKind, reason: string, limited: boolean): string {
+        const waiting = this.store.activeJobsOf(customer).find((j) => j.state === "queued" && j.kind === kind);
         if (waiting) {
             this.store.audit(this.iso(), actor, "job.reused", waiting.id, { customer, reason });
             return waiting.id;
         }
-        return this.queue(actor, customer, "up", reason);
+        if (limited) this.assertQueueRoom(customer);
+        return this.queue(actor, customer, kind, reason);
     }
 
     /** 429 when a caller's operation would put more than limits.queuedPerStack jobs in the stack's queue. */
@@ -1545,15 +1555,25 @@ function sameUser(a: string, b: string): boolean {
 
 const API_ACCESS: readonly ApiAccess[] = ["public", "bootstrap", "switchover", "tailnet", "break-glass"];
 
-/** byoc:controlPlane → ApiAccess as stacks/schema.ts derives it, from raw values (SQLite gives JSON booleans as 1/0). */
-/** The schema's phase rule on a stored config (SQLite's json_extract hands booleans back as 1/0). */
+/** byoc:controlPlane → ApiAccess as stacks/schema.ts derives it, from raw values (SQLite's json_extract hands booleans back as 1/0). */
 function accessOf(privateEndpointOnly: unknown, phase: unknown, breakGlass: unknown): ApiAccess {
     const known = (API_PHASES as readonly unknown[]).includes(phase) ? (phase as (typeof API_PHASES)[number]) : undefined;
     return apiAccessOf({ privateEndpointOnly: privateEndpointOnly === true || privateEndpointOnly === 1, breakGlass: breakGlass === true || breakGlass === 1, phase: known });
 }
 
+/** A namespace of a stored config (`byoc:access`, `byoc:controlPlane`, …) as an object, {} when absent. */
+export function section(raw: Record<string, unknown>, key: string): Record<string, unknown> {
+    const v = raw[key];
+    return isObject(v) ? v : {};
+}
+
+/** `raw` with `patch` merged into its namespace `key`. */
+function withSection(raw: Record<string, unknown>, key: string, patch: Record<string, unknown>): Record<string, unknown> {
+    return { ...raw, [key]: { ...section(raw, key), ...patch } };
+}
+
 function accessOfRaw(raw: Record<string, unknown>): ApiAccess {
-    const cp = isObject(raw["byoc:controlPlane"]) ? raw["byoc:controlPlane"] : {};
+    const cp = section(raw, "byoc:controlPlane");
     return accessOf(cp.privateEndpointOnly, cp.phase, cp.breakGlass);
 }
 
@@ -1563,14 +1583,12 @@ function vendorAccessState(stored: unknown): VendorAccessState {
 }
 
 /** byoc:access.vendorAccess of a stored config ("enabled", "suspending" or "suspended"). */
-function vendorAccessOfRaw(raw: Record<string, unknown>): VendorAccessState {
-    const access = raw["byoc:access"];
-    return vendorAccessState(isObject(access) ? access.vendorAccess : undefined);
+export function vendorAccessOfRaw(raw: Record<string, unknown>): VendorAccessState {
+    return vendorAccessState(section(raw, "byoc:access").vendorAccess);
 }
 
 function withVendorAccess(raw: Record<string, unknown>, state: VendorAccessState): Record<string, unknown> {
-    const access = isObject(raw["byoc:access"]) ? raw["byoc:access"] : {};
-    return { ...raw, "byoc:access": { ...access, vendorAccess: state } };
+    return withSection(raw, "byoc:access", { vendorAccess: state });
 }
 
 /** The vendor-access fields of a customer view, from the stored value and the observed refusal. */
@@ -1581,37 +1599,19 @@ function vendorAccessView(stored: unknown, refusedAt: string | null | undefined)
 const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 
 /** What stsRefusalOf found: the STS action refused on the role, the caller when the message names it, the line that says so. */
-interface StsRefusal {
+export interface StsRefusal {
     action: "AssumeRole" | "SetSourceIdentity" | "TagSession";
     caller?: string;
     evidence: string;
 }
 
 /**
- * Whether `text` (a failed job's message and log) says STS refused to let the caller assume `roleArn` — the
- * customer's kill switch; returns the line that says so (shortened), undefined otherwise. Only a refusal of
- * sts:AssumeRole itself counts: sts:SetSourceIdentity and sts:TagSession refusals (providerSideRefusal) also come
- * when the provider's own principal lacks the permission in its identity policy (cross-account, the caller's
- * permissions policy must allow them as well as the role's trust policy: IAM User Guide, "Passing session tags" and
- * "Monitor and control actions taken with assumed roles"), a misconfiguration on the provider's side, not the
- * customer's switch. See stsRefusalOf for the phrasings.
- */
-export function deployRoleRefusal(text: string, roleArn: string): string | undefined {
-    const found = stsRefusalOf(text, roleArn);
-    return found?.action === "AssumeRole" ? found.evidence : undefined;
-}
-
-/**
- * Whether `text` says STS refused sts:SetSourceIdentity or sts:TagSession on `roleArn` (and no sts:AssumeRole
- * refusal on it, which deployRoleRefusal reports): returns the action, the caller when named and the line.
- */
-export function providerSideRefusal(text: string, roleArn: string): StsRefusal | undefined {
-    const found = stsRefusalOf(text, roleArn);
-    return found && found.action !== "AssumeRole" ? found : undefined;
-}
-
-/**
- * The refusal by STS of an action on `roleArn` in `text`, AssumeRole first. The phrasings:
+ * The refusal by STS of an action on `roleArn` in `text` (a failed job's message and log), AssumeRole first.
+ * Only a refusal of sts:AssumeRole itself is the customer's kill switch: sts:SetSourceIdentity and sts:TagSession
+ * refusals also come when the provider's own principal lacks the permission in its identity policy (cross-account,
+ * the caller's permissions policy must allow them as well as the role's trust policy: IAM User Guide, "Passing
+ * session tags" and "Monitor and control actions taken with assumed roles"), a misconfiguration on the provider's
+ * side (afterRefusedDeployRole tells them apart). The phrasings:
  *  - AWS's AccessDenied message, whichever SDK prints it: `User: <caller> is not authorized to perform:
  *    sts:AssumeRole on resource: <roleArn>` (or sts:SetSourceIdentity, sts:TagSession) — aws-sdk-go-v2 as the
  *    Pulumi AWS provider (the Terraform provider underneath) reports it, `operation error STS: AssumeRole, https
@@ -1629,7 +1629,7 @@ export function providerSideRefusal(text: string, roleArn: string): StsRefusal |
  * Terraform's box drawing (`│ `), line wrapping and terminal colours are ignored. A wrong byoc:deployExternalId
  * reads the same to STS's caller as the switch — the portal cannot tell them apart.
  */
-function stsRefusalOf(text: string, roleArn: string): StsRefusal | undefined {
+export function stsRefusalOf(text: string, roleArn: string): StsRefusal | undefined {
     if (!text.includes("AccessDenied")) return undefined;
     const flat = text
         .replace(/\x1b\[[0-9;]*[A-Za-z]/g, "")
@@ -1667,8 +1667,7 @@ function appliedAccess(v: unknown): ApiAccess | null {
 }
 
 function withControlPlane(raw: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
-    const cp = isObject(raw["byoc:controlPlane"]) ? raw["byoc:controlPlane"] : {};
-    return { ...raw, "byoc:controlPlane": { ...cp, ...patch } };
+    return withSection(raw, "byoc:controlPlane", patch);
 }
 
 /** Config problems of `next` (the next phase), one line each: the schema's rules are the single source of truth. */
@@ -1715,7 +1714,7 @@ function bootstrapForecast(raw: Record<string, unknown>): string | null {
 }
 
 /** Outputs with every secret one (Pulumi's secret flag, or named in SECRET_OUTPUTS) replaced by REDACTED. */
-export function redactOutputs(outputs: Record<string, unknown>, secret: readonly string[] = []): Record<string, unknown> {
+function redactOutputs(outputs: Record<string, unknown>, secret: readonly string[] = []): Record<string, unknown> {
     const out = { ...outputs };
     for (const k of [...SECRET_OUTPUTS, ...secret]) if (k in out && out[k] !== null && out[k] !== undefined) out[k] = REDACTED;
     return out;
@@ -1733,8 +1732,8 @@ function redactDriftChange(ch: DriftChange, stored: Record<string, unknown>, sec
 }
 
 function grantsOf(raw: Record<string, unknown>): Grant[] {
-    const access = raw["byoc:access"];
-    return isObject(access) && Array.isArray(access.grants) ? (access.grants as Grant[]) : [];
+    const grants = section(raw, "byoc:access").grants;
+    return Array.isArray(grants) ? (grants as Grant[]) : [];
 }
 
 function errorText(err: unknown): string {

@@ -190,7 +190,7 @@ export interface CustomerFilter {
 export class DatabaseFileError extends Error {}
 
 /** Owner-only: the database, its WAL/SHM and the folder hold tokens' effects, CSRs and stack outputs. */
-export function ownerOnly(file: string, mode: 0o600 | 0o700): void {
+function ownerOnly(file: string, mode: 0o600 | 0o700): void {
     try {
         fs.chmodSync(file, mode);
     } catch (err) {

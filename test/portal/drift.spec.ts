@@ -11,16 +11,19 @@ import { FakePulumi } from "../automation/fakePulumi";
 import { Clock, customerConfig, Harness, quickPreview, startHarness, tempDir, TOKENS } from "./helpers";
 
 /** The stand-in program, with a switch that makes it produce another vpcId than the one recorded (drift). */
-function switchablePreview(): { preview: OfflinePreviewFn; drift: Set<string>; broken: Set<string> } {
+function switchablePreview(): { preview: OfflinePreviewFn; drift: Set<string>; broken: Set<string>; secretDrift: Set<string> } {
     const drift = new Set<string>();
     const broken = new Set<string>();
+    const secretDrift = new Set<string>();
     const preview: OfflinePreviewFn = async (stack, raw, opts) => {
         if (broken.has(stack)) return { exitCode: 1, problems: [], error: "provider exploded", resourceCount: 0 };
         const r = await quickPreview(stack, raw, opts);
         if (drift.has(stack) && r.outputs) return { ...r, outputs: { ...r.outputs, vpcId: "vpc-changed-by-hand" } };
+        // kubeconfig is a secret output (portal SECRET_OUTPUTS): it only appears, with a credential in it, in secretDrift.
+        if (secretDrift.has(stack) && r.outputs) return { ...r, outputs: { ...r.outputs, kubeconfig: "token: k8s-aws-v1.SECRET-TOKEN" } };
         return r;
     };
-    return { preview, drift, broken };
+    return { preview, drift, broken, secretDrift };
 }
 
 async function create(h: Harness, stack: string): Promise<void> {
@@ -99,6 +102,53 @@ describe("portal: drift detection", function () {
             assert.equal((await customer(h, "acme-drift")).drift.drifted, false);
             assert.equal((await customer(h, "acme-drift")).status, "deployed");
         } finally {
+            await h.close();
+        }
+    });
+
+    it("a drifted secret output is recorded and audited by name only, never with its value", async () => {
+        const program = switchablePreview();
+        const h = await startHarness({ preview: program.preview });
+        try {
+            await create(h, "acme-secret");
+            await h.running.portal.idle();
+            program.secretDrift.add("acme-secret");
+            const found = await driftCheck(h, "acme-secret");
+            assert.equal(found.state, "succeeded", found.log);
+            const c = await customer(h, "acme-secret");
+            assert.equal(c.drift.drifted, true);
+            assert.deepEqual(c.drift.changes, [{ subject: "output:kubeconfig", op: "added", current: "[secret]" }]);
+            const audit = (await h.call("GET", "/api/audit?subject=acme-secret", TOKENS.auditor)).body.entries;
+            assert.ok(audit.some((e: any) => e.action === "customer.drift-detected"));
+            const everything = JSON.stringify({ c, audit, list: (await h.call("GET", "/api/customers", TOKENS.auditor)).body });
+            assert.ok(!everything.includes("SECRET-TOKEN"), everything);
+        } finally {
+            await h.close();
+        }
+    });
+
+    it("POST drift-check twice while the first waits in the queue: the same job, audited job.reused", async () => {
+        const h = await startHarness({ preview: switchablePreview().preview });
+        try {
+            await create(h, "acme-twice");
+            await h.running.portal.idle();
+            h.engine.hold();
+            const busy = await h.call("POST", "/api/customers/acme-twice/preview", TOKENS.operator);
+            assert.equal(busy.status, 202);
+            const first = await h.call("POST", "/api/customers/acme-twice/drift-check", TOKENS.operator);
+            const second = await h.call("POST", "/api/customers/acme-twice/drift-check", TOKENS.operator);
+            assert.equal(first.status, 202, JSON.stringify(first.body));
+            assert.equal(first.body.job.state, "queued");
+            assert.equal(second.body.job.id, first.body.job.id);
+            const reused = (await h.call("GET", `/api/audit?subject=${first.body.job.id}`, TOKENS.auditor)).body.entries.filter((e: any) => e.action === "job.reused");
+            assert.equal(reused.length, 1);
+            h.engine.release();
+            await h.running.portal.idle();
+            // Once that one ran, a new request is a new job.
+            const third = await h.call("POST", "/api/customers/acme-twice/drift-check", TOKENS.operator);
+            assert.notEqual(third.body.job.id, first.body.job.id);
+        } finally {
+            h.engine.release();
             await h.close();
         }
     });

@@ -8,7 +8,18 @@ import { strict as assert } from "assert";
 import * as path from "path";
 import Database from "better-sqlite3";
 import { OfflineEngine, Operation, OperationResult, RunContext, StackEngine } from "../../automation";
-import { deployRoleRefusal, DEPLOY_ROLE_REFUSED_REASON, providerSideRefusal, SUSPENDED_UP_REASON, SYSTEM_VENDOR_ACCESS, VENDOR_PATHS_REMOVED_REASON } from "../../portal/service";
+import { DEPLOY_ROLE_REFUSED_REASON, StsRefusal, stsRefusalOf, SUSPENDED_UP_REASON, SWITCHOVER_UP_REASON, SYSTEM_VENDOR_ACCESS, TAILNET_UP_REASON, VENDOR_PATHS_REMOVED_REASON } from "../../portal/service";
+
+/** The kill switch as the portal reads it: STS refused sts:AssumeRole on the role; the line that says so. */
+const deployRoleRefusal = (text: string, role: string): string | undefined => {
+    const found = stsRefusalOf(text, role);
+    return found?.action === "AssumeRole" ? found.evidence : undefined;
+};
+/** A refusal of sts:SetSourceIdentity or sts:TagSession on the role (and none of sts:AssumeRole): the provider's side. */
+const providerSideRefusal = (text: string, role: string): StsRefusal | undefined => {
+    const found = stsRefusalOf(text, role);
+    return found && found.action !== "AssumeRole" ? found : undefined;
+};
 import { Store } from "../../portal/store";
 import { csrFor, customerConfig, Harness, privateCustomerConfig, prodCustomerConfig, quickPreview, startHarness, tempDir, TOKENS, until } from "./helpers";
 
@@ -162,7 +173,6 @@ describe("portal: vendor access", function () {
         assert.deepEqual(entry.details, { state: "suspending", requested: "suspended", from: "enabled", reason: "customer security review", job: s.body.job.id });
         assert.equal(system.actor, SYSTEM_VENDOR_ACCESS);
         assert.deepEqual(system.details, { state: "suspended", from: "suspending", to: "suspended", reason: VENDOR_PATHS_REMOVED_REASON, job: second.id, after: first.id });
-        assert.equal(VENDOR_PATHS_REMOVED_REASON, "vendor paths removed; closing the public API endpoint");
         // The list says so too.
         const listed = (await h.call("GET", "/api/customers?q=va-priv", TOKENS.auditor)).body.customers[0];
         assert.equal(listed.vendorAccess, "suspended");
@@ -202,7 +212,10 @@ describe("portal: vendor access", function () {
         const enabledEntry = (await vendorEntries(h, "va-priv"))[2];
         assert.deepEqual(enabledEntry.details.phase, { from: "tailnet", to: "bootstrap" });
         await h.running.portal.idle();
-        assert.deepEqual(engine.ran.get("va-priv")!.slice(0, 3), ["up:suspending", "up:suspended", "up:enabled"]);
+        // The re-enabling up (phase bootstrap), then the portal's switchover and tailnet ups: without the restart the
+        // re-enabling up would apply tailnet straight away and nothing would follow it.
+        assert.deepEqual(engine.ran.get("va-priv"), ["up:suspending", "up:suspended", "up:enabled", "up:enabled", "up:enabled"]);
+        assert.deepEqual((await jobsOf(h, "va-priv")).slice(0, 2).map((j: any) => j.reason).reverse(), [SWITCHOVER_UP_REASON, TAILNET_UP_REASON]);
         assert.equal((await customer(h, "va-priv")).apiAccess.phase, "tailnet", "the phases walked forward again");
         const ok = await request(h, "va-priv", TOKENS.engineer2, "bob@example.com");
         assert.equal(ok.status, 201, JSON.stringify(ok.body));
@@ -520,7 +533,7 @@ describe("portal: vendor access", function () {
         new Store(file).close(); // and again: the column is there now
     });
 
-    describe("deployRoleRefusal (the phrasings matched)", () => {
+    describe("stsRefusalOf (the phrasings matched)", () => {
         const role = deployRole("acme");
         const yes: [string, string][] = [
             ["terraform-provider-aws ≥ 5 / pulumi-aws, boxed and wrapped", providerRefusal(role)],
