@@ -11,15 +11,16 @@
  *    without violations is one passing test case, each violation is a test case named by its URN, failed when
  *    mandatory and passing with the finding in `system-out` when advisory; malformed resources are errors.
  *
- * Pure functions of the check result: no I/O except reading the policy config the check used (when not given).
+ * Pure functions of the check result (the pack config it loaded included): no I/O but looking for the stack's
+ * `Pulumi.<stack>.yaml`.
  */
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { AnyPolicy, EnforcementLevel, Environment, PackConfig, PolicyReport, Violation } from "../policies/engine";
 
-export const REPORT_FORMATS = ["text", "json", "sarif", "junit"] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
+/** What `byoc policy check --format` accepts (text and json are cli/policy-check.ts's own). */
+export type ReportFormat = "text" | "json" | "sarif" | "junit";
 
 /** What the formats need of a check (cli/policy-check.ts PolicyCheckResult satisfies it). */
 export interface FormatInput {
@@ -27,6 +28,8 @@ export interface FormatInput {
     environment: Environment;
     /** Path of the policy pack config the check used. */
     config: string;
+    /** That config, as the check loaded it. */
+    packConfig: PackConfig;
     report: PolicyReport;
     /** Input document kind (stack-export, checkpoint, preview). */
     format?: string;
@@ -37,8 +40,6 @@ export interface FormatInput {
 export interface FormatOptions {
     /** The pack's policies (default: policies/rules allPolicies). */
     policies?: AnyPolicy[];
-    /** The loaded config (default: read from `input.config`). */
-    packConfig?: PackConfig;
     /** Paths in the report are made relative to this directory (default: the working directory). */
     cwd?: string;
 }
@@ -60,7 +61,7 @@ interface PolicyMeta {
 function policyMeta(input: FormatInput, opts: FormatOptions): PolicyMeta[] {
     const engine: typeof import("../policies/engine") = require("../policies/engine");
     const policies = opts.policies ?? (require("../policies/rules") as typeof import("../policies/rules")).allPolicies;
-    const config = opts.packConfig ?? engine.loadPackConfig(input.environment, input.config, policies);
+    const config = input.packConfig;
     return policies.map((p) => {
         const extra = p as { remediationSteps?: string; url?: string; severity?: string };
         return {

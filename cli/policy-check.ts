@@ -13,8 +13,9 @@
  */
 import * as path from "path";
 import { Command, CommanderError, Option } from "commander";
-import type { EnforcementLevel, Environment, PolicyReport } from "../policies/engine";
+import type { EnforcementLevel, Environment, PackConfig, PolicyReport } from "../policies/engine";
 import type { SnapshotFormat } from "../policies/snapshot";
+import type { ReportFormat } from "./formats";
 
 export interface PolicyCheckIO {
     stdout: { write(s: string): unknown };
@@ -25,7 +26,7 @@ export interface PolicyCheckOptions {
     config?: string;
     json?: boolean;
     /** text (default), json (= --json), sarif (GitHub code scanning), junit (CI test reports): cli/formats.ts. */
-    format?: "text" | "json" | "sarif" | "junit";
+    format?: ReportFormat;
 }
 /** A rule the environment's own config (policies/config/<env>.json) makes mandatory, weakened by `--config`. */
 export interface WeakenedPolicy {
@@ -40,6 +41,8 @@ export interface PolicyCheckResult {
     environment: Environment;
     environmentSource: "flag" | "document" | "tags" | "default";
     config: string;
+    /** The pack config loaded from `config` (the formats take the enforcement levels from it). */
+    packConfig: PackConfig;
     report: PolicyReport;
     weakened: WeakenedPolicy[];
     /** Printed on stderr (so `--json` output stays pure JSON) and listed in the JSON report. */
@@ -68,7 +71,7 @@ export function configurePolicyCheckCommand(cmd: Command): Command {
         )
         .option("--config <file>", "policy pack config JSON (default: policies/config/<env>.json)")
         .option("--json", "print the report as JSON (same as --format json)")
-        .addOption(new Option("--format <format>", "report format: text, json, sarif (SARIF 2.1.0, GitHub code scanning) or junit (JUnit XML)").choices(["text", "json", "sarif", "junit"]).conflicts("json"))
+        .addOption(new Option("--format <format>", "report format: text, json, sarif (SARIF 2.1.0, GitHub code scanning) or junit (JUnit XML)").choices(["text", "json", "sarif", "junit"] satisfies ReportFormat[]).conflicts("json"))
         .addHelpText("after", POLICY_CHECK_EXIT_CODES);
 }
 
@@ -134,7 +137,7 @@ export function checkFile(file: string, opts: PolicyCheckOptions = {}): PolicyCh
         }
     }
     const report = evaluatePolicies(snap.resources, { env: environment, config });
-    return { file, format: snap.format, environment, environmentSource, config: configFile, report, weakened, warnings };
+    return { file, format: snap.format, environment, environmentSource, config: configFile, packConfig: config, report, weakened, warnings };
 }
 
 /** A path as the user would type it: relative below the working directory, absolute elsewhere. */

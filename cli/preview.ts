@@ -43,19 +43,18 @@ export function previewCommand(io: Io = stdio, onExit: (code: number) => void = 
             if (opts.project !== "dataplane" && opts.project !== "bootstrap") cmd.error(`error: --project "${opts.project}": must be dataplane or bootstrap`, { exitCode: 2, code: "byoc.usage" });
             if (opts.project === "bootstrap") {
                 if (opts.all || stack === undefined) cmd.error(`error: --project bootstrap previews one stack: give its name (bootstrap/Pulumi.<stack>.yaml)`, { exitCode: 2, code: "byoc.usage" });
-                if (!process.env.BYOC_DEBUG) Error.stackTraceLimit = 0;
-                onExit(await runBootstrapPreview(stack!, opts, io));
-                return;
+            } else {
+                if (opts.all && stack !== undefined) cmd.error(`error: give a stack name or --all, not both`, { exitCode: 2, code: "byoc.usage" });
+                if (!opts.all && stack === undefined) cmd.error(`error: missing required argument 'stack' (or --all for every Pulumi.<stack>.yaml)`, { exitCode: 2, code: "byoc.usage" });
+                if (opts.all && opts.json === "-") cmd.error(`error: --all --json takes a directory (one <stack>.json per stack), not -`, { exitCode: 2, code: "byoc.usage" });
             }
-            if (opts.all && stack !== undefined) cmd.error(`error: give a stack name or --all, not both`, { exitCode: 2, code: "byoc.usage" });
-            if (!opts.all && stack === undefined) cmd.error(`error: missing required argument 'stack' (or --all for every Pulumi.<stack>.yaml)`, { exitCode: 2, code: "byoc.usage" });
-            if (opts.all && opts.json === "-") cmd.error(`error: --all --json takes a directory (one <stack>.json per stack), not -`, { exitCode: 2, code: "byoc.usage" });
             // The SDK captures a stack trace for every promise and resource; offline nobody reads them, and they cost
             // ~7% of a preview. BYOC_DEBUG=1 keeps them (and prints the traces of program errors).
             // Source maps only cost when read: with BYOC_DEBUG the traces point at the TypeScript lines.
             if (!process.env.BYOC_DEBUG) Error.stackTraceLimit = 0;
             else process.setSourceMapsEnabled(true);
-            onExit(opts.all ? await runPreviewAll(opts, io) : await runPreview(stack!, opts, io));
+            if (opts.project === "bootstrap") onExit(await runBootstrapPreview(stack!, opts, io));
+            else onExit(opts.all ? await runPreviewAll(opts, io) : await runPreview(stack!, opts, io));
         });
 }
 
@@ -131,8 +130,7 @@ export async function runPreview(stack: string, opts: PreviewOptions, io: Io = s
     const run = result.run!;
     const config = result.config!;
     // With `--json -` stdout carries the snapshot alone.
-    const toStdout = opts.json === "-";
-    const say = toStdout ? io.err : io.out;
+    const say = opts.json === "-" ? io.err : io.out;
     const { formatActions, formatCounts, formatFlows, formatPolicy, formatTree, MOCK_LEGEND }: typeof import("../preview/printer") = require("../preview/printer");
     const flows = formatFlows(result.flows ?? [], { invented: run.invented });
     const actions = formatActions((result.outputs?.operatorActions ?? []) as string[], run.invented);
@@ -143,11 +141,7 @@ export async function runPreview(stack: string, opts: PreviewOptions, io: Io = s
     say(`\nNetwork flows:\n${flows.text}`);
     say(`\nOutside Pulumi (phase ${config.controlPlane.access}):\n${actions.text}`);
     if (flows.marked || actions.marked) say(`\n${MOCK_LEGEND}`);
-    if (toStdout) io.out(JSON.stringify(result.snapshot, null, 2));
-    else if (opts.json) {
-        writeJson(opts.json, result.snapshot);
-        say(`\nSnapshot written to ${opts.json}`);
-    }
+    emitSnapshot(opts, io, result.snapshot);
     return result.exitCode;
 }
 
@@ -182,8 +176,7 @@ export async function runBootstrapPreview(stack: string, opts: PreviewOptions, i
         io.err(`The bootstrap program failed for stack ${stack}:\n${lines.map((l) => l.replace(/^/gm, "  ")).join("\n")}`);
         return 1;
     }
-    const toStdout = opts.json === "-";
-    const say = toStdout ? io.err : io.out;
+    const say = opts.json === "-" ? io.err : io.out;
     const { formatCounts, formatTree, markInvented, MOCK_LEGEND }: typeof import("../preview/printer") = require("../preview/printer");
     const c = result.config!;
     say(`Bootstrap stack ${stack} (customer ${c.customer}, account ${c.accountId}, ${c.region}): ${result.resourceCount} resources`);
@@ -195,12 +188,17 @@ export async function runBootstrapPreview(stack: string, opts: PreviewOptions, i
     say(`\nOutputs (what the provider needs):\n${marked.text}`);
     if (c.externalId === undefined) say(`\nbyoc-bootstrap:externalId is ciphertext in the stack file; the preview used a placeholder (pulumi up decrypts it).`);
     if (marked.marked) say(`\n${MOCK_LEGEND}`);
-    if (toStdout) io.out(JSON.stringify(result.snapshot, null, 2));
-    else if (opts.json) {
-        writeJson(opts.json, result.snapshot);
-        say(`\nSnapshot written to ${opts.json}`);
-    }
+    emitSnapshot(opts, io, result.snapshot);
     return 0;
+}
+
+/** `--json -`: the snapshot alone on stdout (everything else went to stderr); `--json FILE`: written, and said so. */
+function emitSnapshot(opts: PreviewOptions, io: Io, snapshot: unknown) {
+    if (opts.json === "-") io.out(JSON.stringify(snapshot, null, 2));
+    else if (opts.json) {
+        writeJson(opts.json, snapshot);
+        io.out(`\nSnapshot written to ${opts.json}`);
+    }
 }
 
 function writeJson(file: string, value: unknown) {

@@ -14,7 +14,7 @@
  */
 import * as fs from "fs";
 import type { Environment, PolicyResource } from "./engine";
-import { UNKNOWN_OBJECT, urnName } from "./rules/util";
+import { SECRET_SIG, SIG, UNKNOWN_OBJECT, urnName } from "./rules/util";
 
 export type SnapshotFormat = "stack-export" | "checkpoint" | "preview";
 
@@ -28,11 +28,10 @@ export interface Snapshot {
 
 export class SnapshotError extends Error {}
 
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 const OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
-const SKIPPED_OPS = new Set(["delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read-discard"]);
+/** Step ops of `pulumi preview --json` whose resource is gone afterwards. */
+export const SKIPPED_OPS: ReadonlySet<string> = new Set(["delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read-discard"]);
 
 export function readSnapshotFile(file: string): Snapshot {
     let text: string;

@@ -13,7 +13,7 @@
  * Subtrees whose value is a Pulumi unknown are skipped (not known during a preview).
  */
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
-import { isUnknown } from "../rules/util";
+import { isUnknown, unwrapSecret } from "../rules/util";
 import type { ChartFacts, KeyNode, ValuesFacts } from "./generate";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
@@ -71,17 +71,6 @@ function findChart(release: { chart: string; version: string; repo?: string }): 
 
 type Plain = Record<string, unknown>;
 
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-/** A secret-wrapped value's plaintext; `undefined` (skip) for a secret without one. Other values as they are. */
-function unwrap(v: unknown): unknown {
-    if (v !== null && typeof v === "object" && !Array.isArray(v) && (v as Plain)[SIG] === SECRET_SIG) {
-        return "value" in (v as Plain) ? unwrap((v as Plain).value) : undefined;
-    }
-    return v;
-}
-
 function isMap(v: unknown): v is Plain {
     return v !== null && typeof v === "object" && !Array.isArray(v);
 }
@@ -104,7 +93,7 @@ function leaves(v: unknown, max: number): { paths: string[][]; more: number } {
     const paths: string[][] = [];
     let more = 0;
     const walk = (x: unknown, at: string[]) => {
-        const u = unwrap(x);
+        const u = unwrapSecret(x);
         if (isMap(u) && Object.keys(u).length > 0) {
             for (const k of Object.keys(u)) walk(u[k], [...at, k]);
         } else if (paths.length < max) paths.push(at);
@@ -217,7 +206,7 @@ function checkTree(c: ChartFacts, values: unknown): HelmValuesProblem[] {
     const out: HelmValuesProblem[] = [];
     const walk = (node: KeyNode, raw: unknown, at: string[]) => {
         if (isUnknown(raw)) return;
-        const v = unwrap(raw);
+        const v = unwrapSecret(raw);
         if (v === undefined || isUnknown(v)) return;
         if (node === "free" || node === "any" || node === "unchecked" || node === "list") return;
         if (node === "scalar") {
@@ -293,7 +282,7 @@ function schemaNav(root: Schema): Nav {
 
 /** A copy of the values without the subtrees that are Pulumi unknowns (or secrets without plaintext). */
 function prune(v: unknown): unknown {
-    const u = unwrap(v);
+    const u = unwrapSecret(v);
     if (u === undefined || isUnknown(u)) return undefined;
     if (Array.isArray(u)) return u.map(prune).filter((x) => x !== undefined);
     if (isMap(u)) {

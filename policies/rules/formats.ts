@@ -1,31 +1,17 @@
 /**
  * Readers for the text formats configuration hides in: YAML (aws-auth mapRoles, ClickHouse users.yaml), HuJSON
- * (Tailscale policy files, serve configs). YAML comes from js-yaml, which @pulumi/pulumi (a dependency of this
- * pack) brings along; when it cannot be loaded only the JSON subset of YAML is read and the caller reports the
- * document as unreadable.
+ * (Tailscale policy files, serve configs). YAML comes from js-yaml (a dependency of the pack, policies/package.json),
+ * loaded the first time a rule meets a YAML document.
  */
 import { parseHuJson } from "./util";
 
-type YamlLoader = (text: string) => unknown;
-let loader: YamlLoader | null | undefined;
-
-function yamlLoader(): YamlLoader | null {
-    if (loader !== undefined) return loader;
-    try {
-        // eslint-disable-next-line @typescript-eslint/no-var-requires
-        const m = require("js-yaml") as { load?: (s: string, o?: object) => unknown };
-        loader = typeof m.load === "function" ? (s) => m.load!(s, { json: true }) : null;
-    } catch {
-        loader = null;
-    }
-    return loader;
-}
+/** What the pack uses of js-yaml (it ships no types). */
+let yaml: { load(text: string, opts: { json: boolean }): unknown } | undefined;
 
 /** Parses YAML (any document YAML 1.2 allows, JSON included); throws on a syntax error. */
 export function parseYaml(text: string): unknown {
-    const l = yamlLoader();
-    if (l) return l(text);
-    return JSON.parse(text);
+    yaml ??= require("js-yaml") as { load(text: string, opts: { json: boolean }): unknown };
+    return yaml.load(text, { json: true });
 }
 
 /** Parses JSON or HuJSON (comments, trailing commas); undefined when it is neither. */

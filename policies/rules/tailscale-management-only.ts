@@ -12,7 +12,7 @@
 import type { ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { KubeData, namespaceKey, objectData, podSpecs } from "./k8s";
 import {
-    AclContext, containerProblems, credentialKind, invocations, OAUTH_CLIENT_TYPE, parseFlags, inlineWorkloadViews, referencesData, TAILNET_KEY_TYPE, tailnetPolicyProblems, WorkloadView, workloadViews,
+    AclContext, containerProblems, credentialKind, ingressOfTailscaleClass, invocations, OAUTH_CLIENT_TYPE, parseFlags, inlineWorkloadViews, referencesData, serviceExposedOnTailnet, serviceIsTailnetEgress, TAILNET_KEY_TYPE, tailnetPolicyProblems, WorkloadView, workloadViews,
 } from "./tailscale";
 import { arr, get, isObj, isUnknown, k8sType, num, parseHuJson, raw, StackRes, str } from "./util";
 
@@ -61,23 +61,21 @@ function validateResource(args: ResourceValidationArgs, reportViolation: (m: str
             return;
         }
         if (kt.group === "core" && kt.kind === "Service") {
-            const ann = isObj(get(props, "metadata", "annotations")) ? props.metadata.annotations : {};
-            if (String(ann["tailscale.com/expose"]).toLowerCase() === "true" || get(props, "spec", "loadBalancerClass") === "tailscale") {
+            if (serviceExposedOnTailnet(props)) {
                 reportViolation(
                     `Service '${args.name}' is exposed on the tailnet by the Tailscale operator (tailscale.com/expose or loadBalancerClass tailscale): a direct tailnet path to a workload, past the endpoint's nginx and the on-call ACL. ` +
                         "Remediation: remove the annotation / loadBalancerClass; reach management endpoints through a TailnetEndpoint.",
                 );
             }
-            if (typeof ann["tailscale.com/tailnet-fqdn"] === "string" || typeof ann["tailscale.com/tailnet-ip"] === "string") {
+            if (serviceIsTailnetEgress(props)) {
                 reportViolation(`Service '${args.name}' is a Tailscale egress proxy (tailscale.com/tailnet-fqdn / tailnet-ip): cluster workloads would reach the tailnet. Remediation: remove it; only the agents talk to the tailnet.`);
             }
             return;
         }
         if (kt.group.startsWith("networking.k8s.io") || kt.group === "extensions") {
             if (kt.kind === "Ingress") {
-                const cls = get(props, "spec", "ingressClassName") ?? get(props, "metadata", "annotations", "kubernetes.io/ingress.class");
                 const funnel = String(get(props, "metadata", "annotations", "tailscale.com/funnel")).toLowerCase() === "true";
-                if (cls === "tailscale" || funnel) {
+                if (ingressOfTailscaleClass(props) || funnel) {
                     reportViolation(
                         `Ingress '${args.name}' publishes a workload through the Tailscale operator${funnel ? " with Funnel (public internet ingress)" : ""}. Remediation: remove it; management endpoints are TailnetEndpoints and nothing is published through Tailscale to the internet.`,
                     );

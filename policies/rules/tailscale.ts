@@ -15,7 +15,7 @@
  */
 import { containerConfig, ContainerConfig, DataObject, EnvValue, KubeData, podContainers, podSpecs, PodSpecRef } from "./k8s";
 import { parseLooseJson } from "./formats";
-import { COMPONENT_LABEL, isObj, labels, Obj, StackRes } from "./util";
+import { COMPONENT_LABEL, get, isObj, labels, obj, Obj, StackRes } from "./util";
 import * as ipaddr from "ipaddr.js";
 
 export const TAILSCALE_IMAGE = /(^|\/)tailscale\/tailscale(:|@|$)/i;
@@ -441,4 +441,25 @@ export function inlineWorkloadViews(type: string, props: Obj): WorkloadView[] {
         inlineCache.set(props, v);
     }
     return v;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Tailscale operator proxies (the operator runs a proxy of its own for these objects)
+// ------------------------------------------------------------------------------------------------
+
+/** A Service the operator exposes on the tailnet (`tailscale.com/expose: "true"` or `loadBalancerClass: tailscale`). */
+export function serviceExposedOnTailnet(props: Obj): boolean {
+    const ann = obj(get(props, "metadata", "annotations"));
+    return String(ann["tailscale.com/expose"]).toLowerCase() === "true" || get(props, "spec", "loadBalancerClass") === "tailscale";
+}
+
+/** A Service the operator backs with an egress proxy to a tailnet target (`tailscale.com/tailnet-fqdn` / `tailnet-ip`). */
+export function serviceIsTailnetEgress(props: Obj): boolean {
+    const ann = obj(get(props, "metadata", "annotations"));
+    return typeof ann["tailscale.com/tailnet-fqdn"] === "string" || typeof ann["tailscale.com/tailnet-ip"] === "string";
+}
+
+/** An Ingress of the operator's `tailscale` class (spec.ingressClassName, or the older kubernetes.io/ingress.class annotation). */
+export function ingressOfTailscaleClass(props: Obj): boolean {
+    return (get(props, "spec", "ingressClassName") ?? get(props, "metadata", "annotations", "kubernetes.io/ingress.class")) === "tailscale";
 }

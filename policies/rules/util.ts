@@ -22,6 +22,20 @@ export function isUnknown(v: unknown): boolean {
     return typeof v === "string" && v.length === 36 && UNKNOWN_SENTINELS.has(v);
 }
 
+/** Pulumi's signature key and the secret signature: a secret as a stack export writes it (`{[SIG]: SECRET_SIG, value}`). */
+export const SIG = "4dabf18193072939515e22adb298388d";
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+
+/**
+ * Plain value of a possibly secret-wrapped one; `undefined` for a secret without a plaintext `value`. Other values as
+ * they are. The engine's snapshot reader and the CrossGuard runtime unwrap secrets already; hand-built resources and
+ * Helm values may not.
+ */
+export function unwrapSecret(v: unknown): unknown {
+    for (let i = 0; i < 4 && v !== null && typeof v === "object" && !Array.isArray(v) && (v as Obj)[SIG] === SECRET_SIG; i++) v = (v as Obj).value;
+    return v;
+}
+
 /**
  * The CrossGuard runtime hands rules an "unknown-checking proxy" that throws on any access to an
  * unknown value. Our rules prefer to decide themselves what an unknown means, so they read the
@@ -143,15 +157,6 @@ export function urnName(urn: string): string {
     const i = urn.lastIndexOf("::");
     return i >= 0 ? urn.slice(i + 2) : urn;
 }
-/** The resource type encoded in a URN (last `$` segment of the type chain). */
-export function urnType(urn: string): string | undefined {
-    const parts = urn.split("::");
-    if (parts.length < 4) return undefined;
-    const chain = parts[parts.length - 2];
-    const i = chain.lastIndexOf("$");
-    return i >= 0 ? chain.slice(i + 1) : chain;
-}
-
 /** Minimal shape of a resource as stack policies see it (mirrors @pulumi/policy PolicyResource). */
 export interface StackRes {
     type: string;
@@ -269,23 +274,6 @@ export function podTemplate(type: string, props: Obj): PodTemplate | undefined {
 
 export function containers(spec: Obj): Obj[] {
     return [...arr(spec.initContainers), ...arr(spec.containers), ...arr(spec.ephemeralContainers)].filter(isObj);
-}
-
-const TAILSCALE_IMAGE = /(^|\/)tailscale\/tailscale(:|@|$)/i;
-const TAILSCALE_ENV = new Set(["TS_AUTHKEY", "TS_AUTH_KEY", "TS_KUBE_SECRET"]);
-
-export function isTailscaleContainer(c: Obj): boolean {
-    const image = str(c.image);
-    if (image && TAILSCALE_IMAGE.test(image)) return true;
-    return arr(c.env).some((e) => isObj(e) && TAILSCALE_ENV.has(String(e.name)));
-}
-
-/** A workload is a Tailscale agent by label (either level), image, or Tailscale env vars. */
-export function isTailscaleWorkload(type: string, props: Obj): boolean {
-    const tmpl = podTemplate(type, props);
-    if (!tmpl) return false;
-    if (labels(props)[COMPONENT_LABEL] === "tailscale-agent" || tmpl.labels[COMPONENT_LABEL] === "tailscale-agent") return true;
-    return containers(tmpl.spec).some(isTailscaleContainer);
 }
 
 /** Does a Service/NetworkPolicy-style selector match the given pod labels? Empty selector matches all. */

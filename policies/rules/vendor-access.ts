@@ -25,31 +25,19 @@
  */
 import type { StackValidationPolicy } from "@pulumi/policy";
 import { KubeData, namespaceKey, objectData } from "./k8s";
+import { IAM_ROLE } from "./least-privilege-telemetry";
 import { userDataRunsTailscale } from "./no-inbound-to-tailscale";
-import { inlineWorkloadViews, OAUTH_CLIENT_TYPE, referencesData, TAILNET_KEY_TYPE, workloadViews } from "./tailscale";
+import { EKS_CLUSTER, EKS_COMPONENT, LAUNCH_TEMPLATE } from "./private-endpoints";
+import { ingressOfTailscaleClass, inlineWorkloadViews, OAUTH_CLIENT_TYPE, referencesData, serviceExposedOnTailnet, serviceIsTailnetEgress, TAILNET_KEY_TYPE, workloadViews } from "./tailscale";
 import { ACCESS_ENTRY, ACCESS_POLICY_ASSOCIATION, clickhouseCertUsers, LOCALLY_SIGNED_CERT, tlsClientCapable } from "./time-bound-access";
-import { bool, environmentSchema, envOf, get, indexBy, isObj, isUnknown, k8sType, obj, Obj, raw, resolveRef, ROLE_TAG, StackRes, str, tags } from "./util";
+import { bool, environmentSchema, envOf, get, indexBy, isObj, isUnknown, k8sType, obj, Obj, raw, resolveRef, ROLE_TAG, StackRes, str, tags, unwrapSecret } from "./util";
 
-export const STACK_TYPE = "pulumi:pulumi:Stack";
-export const AWS_PROVIDER = "pulumi:providers:aws";
-export const IAM_ROLE = "aws:iam/role:Role";
-export const TAILNET_ENDPOINT = "byoc:index:TailnetEndpoint";
-export const TROUBLESHOOTING_COMPONENT = "byoc:index:TroubleshootingAccess";
-const EKS_COMPONENT = "eks:index:Cluster";
-const EKS_CLUSTER = "aws:eks/cluster:Cluster";
+const STACK_TYPE = "pulumi:pulumi:Stack";
+const AWS_PROVIDER = "pulumi:providers:aws";
+const TAILNET_ENDPOINT = "byoc:index:TailnetEndpoint";
+const TROUBLESHOOTING_COMPONENT = "byoc:index:TroubleshootingAccess";
 const EC2_INSTANCE = "aws:ec2/instance:Instance";
-const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
 const HELM_TYPES = new Set(["kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"]);
-
-/** Pulumi's signature objects: a secret as a stack export writes it (`{sig: SECRET_SIG, value}`). */
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-
-/** Plain value of a possibly secret-wrapped one (the engine's snapshot reader unwraps them; hand-built resources may not). */
-export function unwrapSecret(v: unknown): unknown {
-    for (let i = 0; i < 4 && isObj(v) && v[SIG] === SECRET_SIG; i++) v = v.value;
-    return v;
-}
 
 // ------------------------------------------------------------------------------------------------
 // The deploy role
@@ -233,13 +221,11 @@ function otherAgent(r: StackRes, p: Obj): string | undefined {
     const kt = k8sType(r.type);
     if (kt?.group === "tailscale.com" && (kt.kind === "Connector" || kt.kind === "ProxyGroup")) return `a Tailscale operator ${kt.kind}, which runs Tailscale proxies`;
     if (kt?.group === "core" && kt.kind === "Service") {
-        const ann = obj(get(p, "metadata", "annotations"));
-        if (String(ann["tailscale.com/expose"]).toLowerCase() === "true" || get(p, "spec", "loadBalancerClass") === "tailscale") return "a Service the Tailscale operator exposes with a proxy on the tailnet";
-        if (typeof ann["tailscale.com/tailnet-fqdn"] === "string" || typeof ann["tailscale.com/tailnet-ip"] === "string") return "a Service the Tailscale operator backs with an egress proxy";
+        if (serviceExposedOnTailnet(p)) return "a Service the Tailscale operator exposes with a proxy on the tailnet";
+        if (serviceIsTailnetEgress(p)) return "a Service the Tailscale operator backs with an egress proxy";
     }
-    if (kt && (kt.group.startsWith("networking.k8s.io") || kt.group === "extensions") && kt.kind === "Ingress") {
-        const cls = get(p, "spec", "ingressClassName") ?? get(p, "metadata", "annotations", "kubernetes.io/ingress.class");
-        if (cls === "tailscale") return "an Ingress the Tailscale operator serves with a proxy on the tailnet";
+    if (kt && (kt.group.startsWith("networking.k8s.io") || kt.group === "extensions") && kt.kind === "Ingress" && ingressOfTailscaleClass(p)) {
+        return "an Ingress the Tailscale operator serves with a proxy on the tailnet";
     }
     if (HELM_TYPES.has(r.type)) {
         const chart = str(p.chart) ?? "";
@@ -361,6 +347,7 @@ export const vendorAccessSuspended: StackValidationPolicy = {
                 if (users.length > 0) {
                     report(`ClickHouseInstallation ${name} defines certificate user(s) ${users.join(", ")}, a troubleshooting grant's way into ClickHouse: ${SUSPENDED}: no engineer may log in. ${LIFT}`, r.urn);
                 }
+                continue;
             }
             const other = otherAgent(r, p);
             if (other) {

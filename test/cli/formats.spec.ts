@@ -97,6 +97,26 @@ describe("byoc policy check --format sarif / junit", () => {
         assert.equal(malformed.runs[0].invocations[0].toolExecutionNotifications.length, checkFile(fx("export-malformed-resource.json")).report.errors.length);
     });
 
+    it("sarif / junit: the levels are those of the config the check loaded (--config), not the environment's standard file", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-formats-config-"));
+        try {
+            const lenient = path.join(dir, "lenient.json");
+            const prod = JSON.parse(fs.readFileSync(path.join(ROOT, "policies", "config", "prod.json"), "utf8"));
+            fs.writeFileSync(lenient, JSON.stringify({ ...prod, "tls-everywhere": { enforcementLevel: "disabled", environment: "prod" } }));
+            const check = checkFile(fx("export-violations.json"), { env: "prod", config: lenient });
+            const rule = (toSarif(check) as any).runs[0].tool.driver.rules.find((x: any) => x.id === "tls-everywhere");
+            assert.deepEqual(rule.defaultConfiguration, { enabled: false, level: "none" });
+            assert.doesNotMatch(toJunit(check), /classname="export-violations\.tls-everywhere"/);
+            // the twin: the standard prod config
+            const standardCheck = checkFile(fx("export-violations.json"), { env: "prod" });
+            const standard = (toSarif(standardCheck) as any).runs[0].tool.driver.rules.find((x: any) => x.id === "tls-everywhere");
+            assert.deepEqual(standard.defaultConfiguration, { enabled: true, level: "error" });
+            assert.match(toJunit(standardCheck), /classname="export-violations\.tls-everywhere"/);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
     it("sarif: the physical location is the stack's Pulumi.<stack>.yaml when the project has it", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-sarif-"));
         try {

@@ -9,10 +9,12 @@ import * as os from "os";
 import * as path from "path";
 import { evaluatePolicies, Environment, Violation } from "../../policies/engine";
 import { parseSnapshot } from "../../policies/snapshot";
-import { assumedRoleArns, deployRoleOf, unwrapSecret, workloadBoundaryName } from "../../policies/rules/vendor-access";
+import { assumedRoleArns, deployRoleOf, workloadBoundaryName } from "../../policies/rules/vendor-access";
+import { unwrapSecret } from "../../policies/rules/util";
 import * as bootstrap from "../../bootstrap/policies";
 import { offlinePreview } from "../../preview/offline";
 import { readStackFile } from "../../stacks/loader";
+import { deployRoleOf as schemaDeployRoleOf } from "../../stacks/schema";
 import { runPolicyCheck } from "../../cli/policy-check";
 import { engineerCsr } from "../support/pki";
 import { UNKNOWN } from "./helpers";
@@ -230,6 +232,10 @@ describe("vendor access policies (deploy-role-boundary, vendor-access-suspended)
             assert.equal(unwrapSecret(SECRET("v")), "v");
             assert.deepEqual(deployRoleOf("arn:aws-us-gov:iam::111122223333:role/byoc-bootstrap-acme-dev-deploy")?.boundaryArn, "arn:aws-us-gov:iam::111122223333:policy/byoc-bootstrap-acme-dev-workload-boundary");
             assert.equal(deployRoleOf("arn:aws:iam::111122223333:role/byoc-acme-deploy"), undefined);
+            // The pack's mirror of the ARN shape stacks/schema.ts accepts for byoc:access.deployRoleArn: the same verdicts.
+            for (const arn of [DEPLOY_ROLE, "arn:aws-cn:iam::111122223333:role/byoc-bootstrap-acme-dev-deploy", "arn:aws:iam::111122223333:role/byoc-acme-deploy", "arn:aws:iam::1111:role/byoc-bootstrap-acme-deploy", "arn:aws:iam::111122223333:role/byoc-bootstrap-Acme-deploy", "arn:aws:iam::111122223333:role/path/byoc-bootstrap-acme-deploy"]) {
+                assert.equal(deployRoleOf(arn)?.account, schemaDeployRoleOf(arn, undefined)?.account, arn);
+            }
 
             // An undecrypted assumeRoles (unknown) while the output names the role: the provider is taken to be the deploy provider.
             const d = doc("prod");
@@ -302,6 +308,38 @@ describe("vendor access policies (deploy-role-boundary, vendor-access-suspended)
             const vs = ours(check(d, "prod"));
             expectOnly(vs, "vendor-access-suspended", urns[0], /mints a Tailscale auth key/);
             expectOnly(vs, "vendor-access-suspended", urns[1], /^Tailscale agent 'innocent' \(kubernetes:apps\/v1:Deployment\) \(spec\.template\.spec: containerboot env TS_AUTHKEY; TS_AUTHKEY holds a Tailscale key\): vendor access is suspended/);
+        });
+
+        it("with Tailscale operator proxies (exposed or egress Service, tailscale Ingress, ProxyGroup, the operator's chart) and an EC2 agent; their untouched twins pass", () => {
+            const d = doc("suspended");
+            const svc = one(d, (s) => s.type === "kubernetes:core/v1:Service", "Service");
+            const lt = one(d, (s) => s.type === "aws:ec2/launchTemplate:LaunchTemplate", "launch template");
+            const retyped = (name: string, type: string, props: Record<string, unknown>) =>
+                addCopy(d, svc, name, (c) => {
+                    c.urn = c.urn.replace(/kubernetes:core\/v1:Service::/, `${type}::`);
+                    c.type = type;
+                    c.inputs = clone(props);
+                    c.outputs = clone(props);
+                });
+            const service = (name: string, annotations: Record<string, string>, spec: Record<string, unknown> = { ports: [{ port: 80 }] }) =>
+                retyped(name, "kubernetes:core/v1:Service", { metadata: { name, namespace: "default", annotations }, spec });
+            const ingress = (name: string, ingressClassName: string) =>
+                retyped(name, "kubernetes:networking.k8s.io/v1:Ingress", { metadata: { name, namespace: "default" }, spec: { ingressClassName, defaultBackend: { service: { name: "ch", port: { number: 8123 } } } } });
+            const hits = [
+                [service("exposed", { "tailscale.com/expose": "true" }), /^'exposed' \(kubernetes:core\/v1:Service\) is a Service the Tailscale operator exposes/],
+                [service("lbclass", {}, { type: "LoadBalancer", loadBalancerClass: "tailscale" }), /exposes with a proxy on the tailnet/],
+                [service("egress", { "tailscale.com/tailnet-fqdn": "db.example.ts.net" }, { type: "ExternalName", externalName: "placeholder" }), /backs with an egress proxy/],
+                [ingress("ts-ingress", "tailscale"), /an Ingress the Tailscale operator serves/],
+                [retyped("pg", "kubernetes:tailscale.com/v1alpha1:ProxyGroup", { metadata: { name: "pg" }, spec: { type: "egress" } }), /a Tailscale operator ProxyGroup/],
+                [retyped("operator", "kubernetes:helm.sh/v3:Release", { chart: "tailscale-operator", repositoryOpts: { repo: "https://pkgs.tailscale.com/helmcharts" } }), /a Helm release of the tailscale-operator chart/],
+                [addCopy(d, lt, "ts-router", (c) => setProp(c, "userData", Buffer.from("#!/bin/sh\ncurl -fsSL https://tailscale.com/install.sh | sh\ntailscale up --authkey=$KEY\n").toString("base64"))), /an EC2 launch template whose user data runs Tailscale/],
+            ] as const;
+            // The twins the operator ignores: no proxy, no finding.
+            service("not-exposed", { "tailscale.com/expose": "false" });
+            ingress("alb-ingress", "alb");
+            const vs = ours(check(d, "prod")).filter((v) => v.policy === "vendor-access-suspended");
+            for (const [s, re] of hits) expectOnly(vs, "vendor-access-suspended", s.urn, re);
+            assert.equal(vs.length, hits.length, vs.map((v) => v.message).join("\n"));
         });
 
         it("with a grant: its role, access entry, policy association, client certificate and ClickHouse user", () => {

@@ -25,19 +25,18 @@ import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import * as rpc from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import * as pb from "@pulumi/pulumi/proto/analyzer_pb";
 import type { PluginInfo } from "@pulumi/pulumi/proto/plugin_pb";
+// Pulumi's wire constants as the pack reads them; UNKNOWN_OBJECT is what the engine's snapshot reader (and so this
+// marshaller) puts where a secret cannot be decrypted.
+import { SKIPPED_OPS } from "../../policies/snapshot";
+import { SECRET_SIG, SIG, UNKNOWN_OBJECT, urnName } from "../../policies/rules/util";
 
 export type Level = "advisory" | "mandatory" | "remediate" | "disabled";
 
-const SIG = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const RESOURCE_REF_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 const OUTPUT_SIG = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
 const FLOAT_SIG = "8ad145fe-0d11-4827-bfd7-1abcbf086f5c";
 /** plugin.UnknownStringValue: what MarshalPropertyValue sends for a computed value read from JSON. */
 export const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-/** What the engine's snapshot reader (and so this marshaller) puts where a secret cannot be decrypted. */
-const UNKNOWN_OBJECT = "dd056dcd-154b-4c76-9bd3-c8f88648b5ff";
-const SKIPPED_OPS = new Set(["delete", "delete-replaced", "discard", "discard-replaced", "remove-pending-replace", "read-discard"]);
 
 const LEVEL_TO_PB: Record<Level, pb.EnforcementLevel> = {
     advisory: pb.EnforcementLevel.ADVISORY,
@@ -172,10 +171,6 @@ export function marshalProperties(props: Record<string, unknown> | undefined, se
         out[k] = marshalValue(v, secretsProvider);
     }
     return Struct.fromJavaScript(out as Record<string, any>);
-}
-
-function urnName(urn: string): string {
-    return urn.slice(urn.lastIndexOf("::") + 2);
 }
 
 function options(s: StateJson): pb.AnalyzerResourceOptions {
