@@ -10,10 +10,10 @@
 // Drift checks (`drift`) cannot go through RemoteWorkspace: `pulumi refresh --remote` ignores --preview-only and
 // would really refresh (see deploymentsApi.ts). They create a `detect-drift` deployment through the Pulumi Cloud
 // REST API instead, with the same source, environment, secrets, pre-run commands and agent pool as every other run.
-import { EngineEvent, PulumiCommand, RemoteStack, RemoteWorkspace, RemoteWorkspaceOptions, RemoteGitProgramArgs } from "@pulumi/pulumi/automation";
-import { configJsonEntry, isBusy, isNotFound, lastLines, secretOutputNames, stderrOf, unprotectAll, unwrapOutputs } from "./pulumi";
-import { Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
-import { CommandError } from "@pulumi/pulumi/automation";
+import { RemoteStack, RemoteWorkspace, RemoteWorkspaceOptions, RemoteGitProgramArgs } from "@pulumi/pulumi/automation";
+import { configJsonEntry, errorText, isBusy, isNotFound, lineSplitter, outputsResult, policyCollector, unprotectAll, unwrapOutputs } from "./pulumi";
+import { Operation, OperationResult, RunContext, StackEngine } from "./types";
+import { SOURCE_IDENTITY_ENV } from "../stacks/sourceIdentity";
 import {
     apiTargetFromEnv,
     createDeploymentRequest,
@@ -164,7 +164,7 @@ export class DeploymentsEngine implements StackEngine {
         const s = this.settings;
         const env: Record<string, string> = { ...s.env, BYOC_STACK: this.fullName(stack), BYOC_STACK_CONFIG: JSON.stringify(configJson(raw, secrets)) };
         // Who asked for the run: the deploy role's session names them in the customer's CloudTrail.
-        if (sourceIdentity) env.BYOC_SOURCE_IDENTITY = sourceIdentity;
+        if (sourceIdentity) env[SOURCE_IDENTITY_ENV] = sourceIdentity;
         const secretEnv: Record<string, string> = { ...s.envSecrets };
         const own = Object.fromEntries(Object.entries(secrets).filter(([k]) => k in raw).map(([k, v]) => [k, { value: v, secret: true }]));
         const preRunCommands = [...s.preRunCommands, CONFIG_PRE_RUN];
@@ -173,6 +173,12 @@ export class DeploymentsEngine implements StackEngine {
             preRunCommands.push(SECRETS_PRE_RUN);
         }
         return { env, secretEnv, preRunCommands };
+    }
+
+    /** Masks in a log line every secret a run of this engine carries: secret env, config secrets, git and Pulumi tokens. */
+    private masker(ctx: RunContext): (line: string) => string {
+        const s = this.settings;
+        return masker([...Object.values(s.envSecrets), ...Object.values(ctx.secrets ?? {}), s.gitToken, s.accessToken]);
     }
 
     /** One RemoteStack per run: the run's config travels in its remote environment. */
@@ -202,18 +208,10 @@ export class DeploymentsEngine implements StackEngine {
     }
 
     async run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
-        const violations: PolicyViolation[] = [];
-        const onEvent = (e: EngineEvent) => {
-            const p = e.policyEvent;
-            if (p) violations.push({ policy: p.policyName, enforcementLevel: p.enforcementLevel, urn: p.resourceUrn, message: p.message });
-        };
-        let pending = "";
-        const onOutput = (chunk: string) => {
-            pending += chunk;
-            const lines = pending.split("\n");
-            pending = lines.pop() ?? "";
-            for (const l of lines) ctx.log(l.replace(/\r$/, ""));
-        };
+        const { violations, onEvent } = policyCollector();
+        // The remote run's log, as the drift check's: every secret value this engine sent masked.
+        const mask = this.masker(ctx);
+        const onOutput = lineSplitter((line) => ctx.log(mask(line)));
         try {
             const s = await this.remoteStack(stack, raw, ctx.secrets, ctx.sourceIdentity);
             ctx.log(`pulumi ${op} --remote on Pulumi Deployments (${this.fullName(stack)}${this.settings.agentPoolId ? `, agent pool ${this.settings.agentPoolId}` : ""})`);
@@ -224,12 +222,11 @@ export class DeploymentsEngine implements StackEngine {
                 }
                 case "up": {
                     const r = await s.up({ onOutput, onEvent });
-                    return { outcome: "succeeded", message: `remote update of ${stack} finished`, violations, outputs: unwrapOutputs(r.outputs), secretOutputs: secretOutputNames(r.outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
+                    return { outcome: "succeeded", message: `remote update of ${stack} finished`, violations, ...outputsResult(r.outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                 }
                 case "refresh": {
                     const r = await s.refresh({ onOutput, onEvent });
-                    const outputs = await s.outputs();
-                    return { outcome: "succeeded", message: `remote refresh of ${stack} finished`, outputs: unwrapOutputs(outputs), secretOutputs: secretOutputNames(outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
+                    return { outcome: "succeeded", message: `remote refresh of ${stack} finished`, ...outputsResult(await s.outputs()), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                 }
                 case "destroy": {
                     await unprotectAll(s, this.fullName(stack), ctx);
@@ -237,14 +234,12 @@ export class DeploymentsEngine implements StackEngine {
                     return { outcome: "succeeded", message: `remote destroy of ${stack} finished`, outputs: {}, changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                 }
             }
-            return { outcome: "invalid", message: `unknown operation ${op as string}` };
         } catch (err) {
             if (isBusy(err)) return { outcome: "busy", message: `stack ${this.fullName(stack)} has a deployment or update in progress; try again when it finishes` };
             if (isNotFound(err)) return { outcome: "not-found", message: `stack ${this.fullName(stack)} does not exist in Pulumi Cloud` };
-            const text = err instanceof CommandError ? errorText(err) : (err as Error).message ?? String(err);
-            return { outcome: "failed", message: `Pulumi Deployments failed on ${this.fullName(stack)}: ${text}`, violations };
+            return { outcome: "failed", message: mask(`Pulumi Deployments failed on ${this.fullName(stack)}: ${errorText(err)}`), violations };
         } finally {
-            if (pending) ctx.log(pending);
+            onOutput.flush();
         }
     }
 
@@ -271,7 +266,7 @@ export class DeploymentsEngine implements StackEngine {
         const ref: StackRef = { organization: s.organization, project: s.project, stack };
         const target = { apiUrl: s.apiUrl, token: s.accessToken };
         const run = this.runEnvironment(stack, raw, ctx.secrets, ctx.sourceIdentity);
-        const mask = masker([...Object.values(run.secretEnv), ...Object.values(ctx.secrets ?? {}), s.gitToken, s.accessToken]);
+        const mask = this.masker(ctx);
         const log = (line: string) => ctx.log(mask(line));
         const fetchImpl = this.options.fetch;
         const pollMs = this.options.driftPollMs ?? 5_000;
@@ -442,13 +437,4 @@ function configJson(raw: Record<string, unknown>, secrets: Record<string, string
         out[k] = configJsonEntry(v);
     }
     return out;
-}
-
-const errorText = (err: CommandError) => lastLines(stderrOf(err));
-
-/** For tests: RemoteWorkspace takes no PulumiCommand, so the recording fake goes in through PulumiCommand.get. */
-export function usePulumiCommandForRemote(command: PulumiCommand): () => void {
-    const original = PulumiCommand.get;
-    (PulumiCommand as unknown as { get: typeof PulumiCommand.get }).get = async () => command;
-    return () => ((PulumiCommand as unknown as { get: typeof PulumiCommand.get }).get = original);
 }

@@ -11,7 +11,7 @@ import { formatProblems } from "../stacks/schema";
 import type { OfflineResult } from "../preview/offline";
 import type { StackExport } from "../preview/snapshot";
 import type { WorkerReply, WorkerRequest, WorkerResult } from "./offlineWorker";
-import { DriftChange, Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
+import { canonicalJson, DriftChange, Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
 
 export interface OfflineState {
     stack: string;
@@ -349,10 +349,4 @@ export function diffOutputs(recorded: Record<string, unknown>, current: Record<s
         else if (canonicalJson(recorded[k]) !== canonicalJson(current[k])) changes.push({ subject: `output:${k}`, op: "changed", recorded: recorded[k], current: current[k] });
     }
     return changes;
-}
-
-function canonicalJson(v: unknown): string {
-    const sort = (x: unknown): unknown =>
-        Array.isArray(x) ? x.map(sort) : x !== null && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])])) : x;
-    return JSON.stringify(sort(v) ?? null);
 }

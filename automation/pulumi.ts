@@ -12,8 +12,9 @@ import {
     Stack,
     StackNotFoundError,
 } from "@pulumi/pulumi/automation";
-import { DriftChange, environmentOf, Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
+import { canonicalJson, DriftChange, environmentOf, Operation, OperationResult, PolicyViolation, RunContext, StackEngine } from "./types";
 import { PulumiSettings } from "./settings";
+import { SOURCE_IDENTITY_ENV } from "../stacks/sourceIdentity";
 
 export interface PulumiEngineOptions extends PulumiSettings {
     /** The CLI to run; tests pass a recording fake. Default: `pulumi` from PATH. */
@@ -34,7 +35,7 @@ export class PulumiEngine implements StackEngine {
         return LocalWorkspace.create({
             workDir: this.options.workDir,
             pulumiCommand: await this.command,
-            envVars: { ...this.options.envVars, ...(ctx?.sourceIdentity ? { BYOC_SOURCE_IDENTITY: ctx.sourceIdentity } : {}) },
+            envVars: { ...this.options.envVars, ...(ctx?.sourceIdentity ? { [SOURCE_IDENTITY_ENV]: ctx.sourceIdentity } : {}) },
             secretsProvider: this.options.secretsProvider,
         });
     }
@@ -78,12 +79,8 @@ export class PulumiEngine implements StackEngine {
     async run(op: Operation, stack: string, raw: Record<string, unknown>, ctx: RunContext): Promise<OperationResult> {
         return this.guard(stack, async () => {
             const s = await this.select(stack, false, ctx);
-            const violations: PolicyViolation[] = [];
+            const { violations, onEvent } = policyCollector();
             const onOutput = lineSplitter(ctx.log);
-            const onEvent = (e: EngineEvent) => {
-                const p = e.policyEvent;
-                if (p) violations.push({ policy: p.policyName, enforcementLevel: p.enforcementLevel, urn: p.resourceUrn, message: p.message });
-            };
             try {
                 switch (op) {
                     case "preview": {
@@ -96,15 +93,13 @@ export class PulumiEngine implements StackEngine {
                             outcome: "succeeded",
                             message: `update of ${stack} finished`,
                             violations,
-                            outputs: unwrapOutputs(r.outputs),
-                            secretOutputs: secretOutputNames(r.outputs),
+                            ...outputsResult(r.outputs),
                             changes: r.summary?.resourceChanges as Record<string, number> | undefined,
                         };
                     }
                     case "refresh": {
                         const r = await s.refresh({ onOutput, onEvent });
-                        const outputs = await s.outputs();
-                        return { outcome: "succeeded", message: `refresh of ${stack} finished`, outputs: unwrapOutputs(outputs), secretOutputs: secretOutputNames(outputs), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
+                        return { outcome: "succeeded", message: `refresh of ${stack} finished`, ...outputsResult(await s.outputs()), changes: r.summary?.resourceChanges as Record<string, number> | undefined };
                     }
                     case "destroy": {
                         await unprotectAll(s, stack, ctx);
@@ -161,8 +156,7 @@ export class PulumiEngine implements StackEngine {
                 return { outcome: "busy", message: `stack ${stack} is locked by another update; try again when it finishes (or run "pulumi cancel --stack ${stack}" if it died)` };
             }
             if (isNotFound(err)) return { outcome: "not-found", message: `stack ${stack} does not exist in ${this.options.backendUrl}` };
-            const text = err instanceof CommandError ? lastLines(stderrOf(err)) : (err as Error).message ?? String(err);
-            return { ...extra(), outcome: "failed", message: `pulumi failed on stack ${stack}: ${text}` };
+            return { ...extra(), outcome: "failed", message: `pulumi failed on stack ${stack}: ${errorText(err)}` };
         }
     }
 }
@@ -178,12 +172,17 @@ export function isNotFound(err: unknown): boolean {
     return err instanceof CommandError && NOT_FOUND.test(stderrOf(err));
 }
 
-export function stderrOf(err: CommandError): string {
+/** A failure in one line or a few: the CLI's last stderr lines, else the error's message. */
+export function errorText(err: unknown): string {
+    return err instanceof CommandError ? lastLines(stderrOf(err)) : (err as Error)?.message ?? String(err);
+}
+
+function stderrOf(err: CommandError): string {
     const result = (err as unknown as { commandResult?: { stderr?: string } }).commandResult;
     return result?.stderr ?? err.message;
 }
 
-export function lastLines(text: string, n = 5): string {
+function lastLines(text: string, n = 5): string {
     return text.trim().split("\n").slice(-n).join("\n");
 }
 
@@ -206,20 +205,22 @@ function sameValue(a: string, b: string): boolean {
 
 function canonical(text: string): string {
     try {
-        return JSON.stringify(sortKeys(JSON.parse(text)));
+        return canonicalJson(JSON.parse(text));
     } catch {
         return text;
     }
 }
 
-export function sortKeys(v: unknown): unknown {
-    if (Array.isArray(v)) return v.map(sortKeys);
-    if (v !== null && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
-    return v;
-}
-
 export function unwrapOutputs(outputs: Record<string, { value: unknown }>): Record<string, unknown> {
     return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, v.value]));
+}
+
+/** A run's outputs as OperationResult carries them: the values, and the names of the secret ones. */
+export function outputsResult(outputs: Record<string, { value: unknown; secret?: boolean }>): Pick<OperationResult, "outputs" | "secretOutputs"> {
+    return {
+        outputs: unwrapOutputs(outputs),
+        secretOutputs: secretOutputNames(outputs),
+    };
 }
 
 /** The outputs Pulumi marks secret (OutputMap entries with secret: true). */
@@ -229,8 +230,18 @@ export function secretOutputNames(outputs: Record<string, { value: unknown; secr
         .map(([k]) => k);
 }
 
+/** The policy violations a run reports, collected from its engine events. */
+export function policyCollector(): { violations: PolicyViolation[]; onEvent: (e: EngineEvent) => void } {
+    const violations: PolicyViolation[] = [];
+    const onEvent = (e: EngineEvent) => {
+        const p = e.policyEvent;
+        if (p) violations.push({ policy: p.policyName, enforcementLevel: p.enforcementLevel, urn: p.resourceUrn, message: p.message });
+    };
+    return { violations, onEvent };
+}
+
 /** The CLI streams chunks, not lines; the job log wants lines. */
-function lineSplitter(log: (line: string) => void): ((chunk: string) => void) & { flush(): void } {
+export function lineSplitter(log: (line: string) => void): ((chunk: string) => void) & { flush(): void } {
     let pending = "";
     const fn = (chunk: string) => {
         pending += chunk;

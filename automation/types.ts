@@ -1,6 +1,7 @@
 // The interface both engines implement: the portal (and anyone else) drives stacks through it without knowing
 // whether the real Pulumi CLI or the offline mock runtime is underneath.
 import { ConfigProblem } from "../stacks/schema";
+import { SOURCE_IDENTITY_ENV, SOURCE_IDENTITY_INVALID_CHAR, sourceIdentityFrom } from "../stacks/sourceIdentity";
 
 export type Operation = "preview" | "up" | "destroy" | "refresh";
 export const operations: readonly Operation[] = ["preview", "up", "destroy", "refresh"];
@@ -70,10 +71,14 @@ export interface RunContext {
     sourceIdentity?: string;
 }
 
-/** An actor as an STS source identity: [\w+=,.@-], 2–64 characters ("system:drift" → "system-drift"). */
+/**
+ * An actor as an STS source identity ("system:drift" → "system-drift"): characters outside the STS alphabet become
+ * "-", too short gets a "byoc-" prefix, too long is cut. The result is checked by the rule the program itself applies
+ * to BYOC_SOURCE_IDENTITY (stacks/sourceIdentity.ts sourceIdentityFrom), so the two cannot drift apart silently.
+ */
 export function sourceIdentityOf(actor: string): string {
-    const clean = actor.replace(/[^\w+=,.@-]/g, "-").replace(/^aws-/i, "byoc-aws-").slice(0, 64);
-    return clean.length >= 2 ? clean : `byoc-${clean}`;
+    const clean = actor.replace(SOURCE_IDENTITY_INVALID_CHAR, "-").replace(/^aws-/i, "byoc-aws-").slice(0, 64);
+    return sourceIdentityFrom({ [SOURCE_IDENTITY_ENV]: clean.length >= 2 ? clean : `byoc-${clean}` });
 }
 
 export interface StackEngine {
@@ -95,4 +100,11 @@ export interface StackEngine {
 /** The environment whose policy-pack config applies: `byoc:environment`, defaulting to the stricter prod. */
 export function environmentOf(raw: Record<string, unknown>): "dev" | "prod" {
     return raw["byoc:environment"] === "dev" ? "dev" : "prod";
+}
+
+/** JSON with every object's keys sorted: two values that are the same data give the same text. */
+export function canonicalJson(v: unknown): string {
+    const sort = (x: unknown): unknown =>
+        Array.isArray(x) ? x.map(sort) : x !== null && typeof x === "object" ? Object.fromEntries(Object.keys(x).sort().map((k) => [k, sort((x as Record<string, unknown>)[k])])) : x;
+    return JSON.stringify(sort(v) ?? null);
 }

@@ -7,10 +7,10 @@
  *
  *   node --require ./cli/register.js bench/policy-check.ts [count] [runs]
  */
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { measuredNode, median } from "./measure";
 
 const ROOT = path.resolve(__dirname, "..");
 const COUNT = Number(process.argv[2] ?? 10000);
@@ -94,28 +94,18 @@ interface ProcessRun {
 }
 
 /** One `byoc policy check` process: wall time around the spawn, its own peak RSS and CPU time. */
-function checkProcess(file: string, usageFile: string): ProcessRun {
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, ["--require", path.join(__dirname, "rusage.js"), path.join(ROOT, "cli", "byoc.js"), "policy", "check", file, "--json"], {
-        cwd: ROOT,
-        encoding: "utf8",
-        maxBuffer: 256 << 20,
-        env: { ...process.env, BYOC_BENCH_RUSAGE: usageFile },
-    });
-    const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+function checkProcess(file: string): ProcessRun {
+    const r = measuredNode([path.join(ROOT, "cli", "byoc.js"), "policy", "check", file, "--json"], ROOT, 256 << 20);
     if (r.status !== 0 && r.status !== 1) throw new Error(`policy check exited ${r.status}: ${r.stderr}`);
-    const u = JSON.parse(fs.readFileSync(usageFile, "utf8")) as NodeJS.ResourceUsage;
-    return { ms, code: r.status, rssMb: u.maxRSS / 1024, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, stdout: r.stdout };
+    return { ms: r.ms, code: r.status, rssMb: r.usage.maxRSS / 1024, cpuMs: (r.usage.userCPUTime + r.usage.systemCPUTime) / 1000, stdout: r.stdout };
 }
 
-const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rate = (ms: number) => Math.round(COUNT / (ms / 1000)).toLocaleString("en-US");
 
 function main() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-policy-bench-"));
     const file = path.join(dir, "stack-export.json");
     const tiny = path.join(dir, "one-resource.json");
-    const usage = path.join(dir, "rusage.json");
     const resources = generate(COUNT);
     const manifest = { time: new Date().toISOString(), magic: "", version: "v3.150.0" };
     fs.writeFileSync(file, JSON.stringify({ version: 3, deployment: { manifest, secrets_providers: { type: "passphrase", state: {} }, resources } }));
@@ -124,18 +114,18 @@ function main() {
     resources.length = 0;
 
     // Whole process, alternating with a one-resource file (the fixed cost: node, commander, rules) so noise hits both.
-    checkProcess(file, usage); // warm the OS file cache and the compile cache
+    checkProcess(file); // warm the OS file cache and the compile cache
     const full: ProcessRun[] = [];
     const startup: ProcessRun[] = [];
     for (let i = 0; i < RUNS; i++) {
-        full.push(checkProcess(file, usage));
-        startup.push(checkProcess(tiny, usage));
+        full.push(checkProcess(file));
+        startup.push(checkProcess(tiny));
     }
     const rep = JSON.parse(full[0].stdout);
-    const wall = med(full.map((r) => r.ms));
+    const wall = median(full.map((r) => r.ms));
     const best = Math.min(...full.map((r) => r.ms));
     const peak = Math.max(...full.map((r) => r.rssMb));
-    const fixed = med(startup.map((r) => r.ms));
+    const fixed = median(startup.map((r) => r.ms));
 
     // In-process phases of one check (after a warm-up), to show where the variable part goes.
     /* eslint-disable @typescript-eslint/no-var-requires */
@@ -164,11 +154,11 @@ function main() {
     console.log(`byoc policy check benchmark: ${COUNT} resources (${(bytes / 1e6).toFixed(1)} MB stack export), ${rep.policyCount} policies, env ${rep.environment} (${rep.environmentSource})`);
     console.log(`  exit code ${full[0].code}, violations ${rep.violations.length} (mandatory ${rep.mandatoryCount}), malformed ${rep.errors.length}`);
     console.log(`  whole process (node cli/byoc.js policy check FILE --json), ${RUNS} runs: median ${wall.toFixed(0)} ms, best ${best.toFixed(0)} ms (${full.map((r) => r.ms.toFixed(0)).join(", ")})`);
-    console.log(`  throughput: ${rate(wall)} resources/s (median; best ${rate(best)}); CPU per process median ${med(full.map((r) => r.cpuMs)).toFixed(0)} ms`);
-    console.log(`  peak RSS: ${peak.toFixed(0)} MB (max of runs; median ${med(full.map((r) => r.rssMb)).toFixed(0)} MB); one-resource file: ${med(startup.map((r) => r.rssMb)).toFixed(0)} MB`);
+    console.log(`  throughput: ${rate(wall)} resources/s (median; best ${rate(best)}); CPU per process median ${median(full.map((r) => r.cpuMs)).toFixed(0)} ms`);
+    console.log(`  peak RSS: ${peak.toFixed(0)} MB (max of runs; median ${median(full.map((r) => r.rssMb)).toFixed(0)} MB); one-resource file: ${median(startup.map((r) => r.rssMb)).toFixed(0)} MB`);
     console.log(
         `  where the time goes: start-up (node, commander, rules; one-resource file) ${fixed.toFixed(0)} ms; in-process ` +
-            `read + parse ${med(phase.read).toFixed(0)} ms, evaluate ${med(phase.evaluate).toFixed(0)} ms, JSON report ${med(phase.report).toFixed(0)} ms`,
+            `read + parse ${median(phase.read).toFixed(0)} ms, evaluate ${median(phase.evaluate).toFixed(0)} ms, JSON report ${median(phase.report).toFixed(0)} ms`,
     );
     console.log(`  load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs`);
     const ok = COUNT / (wall / 1000) >= 20000 && peak < 200;

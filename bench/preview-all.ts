@@ -2,11 +2,11 @@
 // and domains) in a temp directory and times one `node cli/byoc.js preview --all --dir DIR [--json DIR/out]` process:
 // wall time, peak RSS, seconds per stack. Target: 100 stacks in < 60 s on 2 cores.
 //   node --require ./cli/register.js bench/preview-all.ts [stacks=100] [--json]
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { measuredNode } from "./measure";
 
 const ROOT = path.resolve(__dirname, "..");
 const COUNT = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 100);
@@ -25,12 +25,9 @@ try {
         };
         fs.writeFileSync(path.join(dir, `Pulumi.${id}.yaml`), stringify({ config }));
     }
-    const usage = path.join(dir, "rusage.json");
-    const args = ["--require", path.join(__dirname, "rusage.js"), path.join(ROOT, "cli", "byoc.js"), "preview", "--all", "--dir", dir, ...(JSON_OUT ? ["--json", path.join(dir, "out")] : [])];
-    const t0 = process.hrtime.bigint();
-    const r = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 64 << 20, env: { ...process.env, BYOC_BENCH_RUSAGE: usage } });
-    const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-    const u = JSON.parse(fs.readFileSync(usage, "utf8")) as NodeJS.ResourceUsage;
+    const r = measuredNode([path.join(ROOT, "cli", "byoc.js"), "preview", "--all", "--dir", dir, ...(JSON_OUT ? ["--json", path.join(dir, "out")] : [])], ROOT);
+    const secs = r.ms / 1000;
+    const u = r.usage;
     const lines = r.stdout.trimEnd().split("\n");
     const perStack = lines.slice(0, -1).map((l) => Number(/\((\d+\.\d) s\)$/.exec(l)?.[1] ?? NaN)).filter((x) => !Number.isNaN(x));
     const sorted = [...perStack].sort((a, b) => a - b);

@@ -5,6 +5,7 @@
 import { spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
+import { median } from "./measure";
 
 const root = path.resolve(__dirname, "..");
 const runs = Number(process.argv[2] ?? 7);
@@ -61,7 +62,6 @@ async function phases() {
 }
 
 function main() {
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
     const load: number[] = [];
     const full: number[] = [];
     time(preview); // warm the OS file cache and the compile cache once

@@ -10,13 +10,13 @@ import * as os from "os";
 import * as path from "path";
 import { OfflineEngine, Operation, OperationResult, RunContext, StackEngine } from "../automation";
 import { startPortal, tokenTable } from "../portal";
+import { pct } from "./measure";
 import { readStackFile } from "../stacks/loader";
 
 const ROOT = path.resolve(__dirname, "..");
 const TOKEN = "bench-operator-token-0123456789";
 const tokens = tokenTable({ [TOKEN]: { user: "operator@example.com", roles: ["operator"] } });
 const N = Number(process.env.BENCH_CUSTOMERS ?? 500);
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 
 class Timed implements StackEngine {
     readonly kind = "offline" as const;

@@ -5,8 +5,8 @@
 // an on-demand drift check and a scheduled one record the finding on the customer.
 import { strict as assert } from "assert";
 import { DeploymentsEngine, deploymentsSettings, RunContext } from "../../automation";
-import { CONFIG_PRE_RUN, DeploymentsEngineOptions, SECRETS_PRE_RUN, usePulumiCommandForRemote } from "../../automation/deployments";
-import { FakePulumi } from "./fakePulumi";
+import { CONFIG_PRE_RUN, DeploymentsEngineOptions, SECRETS_PRE_RUN } from "../../automation/deployments";
+import { FakePulumi, usePulumiCommandForRemote } from "./fakePulumi";
 import { FakePulumiCloud, Scenario } from "./fakePulumiCloud";
 import * as helpers from "../portal/helpers";
 

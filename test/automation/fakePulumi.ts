@@ -2,7 +2,7 @@
 // records every argv, keeps per-stack config and outputs in memory, and answers like the CLI does — including
 // the CLI's own error texts for a missing stack and a held lock, so the SDK's error mapping runs for real.
 import { SemVer } from "semver";
-import type { PulumiCommand } from "@pulumi/pulumi/automation";
+import { PulumiCommand } from "@pulumi/pulumi/automation";
 
 // Runtime exports of the SDK that its typings mark internal.
 const { createCommandError } = require("@pulumi/pulumi/automation/errors") as { createCommandError(r: unknown): Error };
@@ -93,4 +93,11 @@ export class FakePulumi {
         }
         return fail(`error: fake pulumi does not know "${args.join(" ")}"\n`);
     }
+}
+
+/** RemoteWorkspace takes no PulumiCommand, so the recording fake goes in through PulumiCommand.get; returns the undo. */
+export function usePulumiCommandForRemote(command: PulumiCommand): () => void {
+    const original = PulumiCommand.get;
+    (PulumiCommand as unknown as { get: typeof PulumiCommand.get }).get = async () => command;
+    return () => ((PulumiCommand as unknown as { get: typeof PulumiCommand.get }).get = original);
 }

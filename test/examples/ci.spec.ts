@@ -139,7 +139,9 @@ describe("CI examples (examples/ci)", function () {
                     for (const m of JSON.stringify(s).matchAll(/steps\.(\w+)\.outputs\.(\w+)/g)) {
                         assert.ok(ids.has(m[1]), `${name}: steps.${m[1]} does not exist`);
                         const producer = job.steps.find((x: Obj) => x.id === m[1]);
-                        assert.ok(producer.run?.includes(`${m[2]}=`) || producer.run?.includes("changed-stacks.js"), `${name}: steps.${m[1]} does not write ${m[2]}`);
+                        // changed-stacks.js writes `stacks=` to $GITHUB_OUTPUT itself, and nothing else.
+                        const writes = producer.run?.includes(`${m[2]}=`) || (m[2] === "stacks" && producer.run?.includes("changed-stacks.js"));
+                        assert.ok(writes, `${name}: steps.${m[1]} does not write ${m[2]}`);
                     }
                 }
             }
@@ -241,6 +243,16 @@ describe("CI examples (examples/ci)", function () {
                 assert.ok(["dev", "prod"].includes(s.environment), s.stack);
                 assert.ok(fs.existsSync(path.join(ROOT, s.policyConfig)), s.policyConfig);
                 assert.match(s.region, /^[a-z]{2}(-[a-z]+)+-\d$/);
+            }
+            // …and refuses a stack file it cannot place.
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "byoc-changed-stacks-"));
+            try {
+                fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config:\n  byoc:environment: staging\n  aws:region: eu-west-1\n");
+                assert.throws(() => changedStacks.stackInfo(dir, "qa"), /byoc:environment must be dev or prod, not "staging"/);
+                fs.writeFileSync(path.join(dir, "Pulumi.qa.yaml"), "config:\n  byoc:environment: dev\n");
+                assert.throws(() => changedStacks.stackInfo(dir, "qa"), /aws:region is not set/);
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
             }
         });
 
