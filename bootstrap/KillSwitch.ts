@@ -2,11 +2,12 @@
 // suspended, for each of the data plane's EKS clusters named in byoc-bootstrap:dataPlaneClusters, a cluster-admin
 // access entry for the customer's own principal, a Kubernetes provider that authenticates as that principal, and a
 // server-side-apply patch that holds `spec.replicas: 0` on each tailnet agent Deployment. Re-enabling removes all of
-// it: the patches release the field (the provider's next `up` restores the agents), then the access entry goes.
+// it: deleting a patch releases `spec.replicas`, which falls back to the API default of 1 (the data plane's own value),
+// so the agents start again then; the provider, then the access entry go after the patches.
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
-import { BOOTSTRAP_TAG } from "./policies";
+import { BOOTSTRAP_TAG, partitionOf } from "./policies";
 
 /**
  * The data plane's tailnet agents: `<short>-tailscale` in namespace `tailnet-<short>` (components/TailnetEndpoint.ts,
@@ -23,11 +24,16 @@ export const TAILNET_AGENTS = [
     { endpoint: "metrics", namespace: "tailnet-metrics", deployment: "metrics-tailscale" },
 ] as const;
 
-export const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
-/** pulumi-kubernetes: a Patch takes fields other managers own (here `spec.replicas` of the provider's apply). */
-export const PATCH_FORCE = "pulumi.com/patchForce";
-/** pulumi-kubernetes: the Patch's own field manager, so the managedFields name who holds the field. */
-export const PATCH_FIELD_MANAGER = "pulumi.com/patchFieldManager";
+/** EKS's managed cluster-admin access policy, in the region's partition (arn:aws-cn:eks::aws:… in China). */
+export const clusterAdminPolicy = (region: string) => `arn:${partitionOf(region)}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy`;
+/**
+ * pulumi-kubernetes annotations (docs "Kubernetes resource annotations", and "Patch a Resource" of the server-side
+ * apply guide): patchForce forces the apply over conflicts, so the Patch takes `spec.replicas` from the data plane's
+ * field manager; patchFieldManager names the Patch's own manager (else a random one), so managedFields say who holds it.
+ * Deleting a Patch releases its fields; a field then managed by no one resets to its default.
+ */
+const PATCH_FORCE = "pulumi.com/patchForce";
+const PATCH_FIELD_MANAGER = "pulumi.com/patchFieldManager";
 export const FIELD_MANAGER = "byoc-bootstrap-kill-switch";
 
 export interface KillSwitchArgs {
@@ -45,7 +51,7 @@ export interface KillSwitchArgs {
 }
 
 /** The kubeconfig of the kill switch's provider: the cluster's endpoint and CA, a token from the bootstrap's own credentials. */
-export function killSwitchKubeconfig(o: { clusterName: string; region: string; endpoint: string; certificateAuthorityData: string; awsProfile?: string }) {
+function killSwitchKubeconfig(o: { clusterName: string; region: string; endpoint: string; certificateAuthorityData: string; awsProfile?: string }) {
     const user = `byoc-bootstrap-kill-switch`;
     return {
         apiVersion: "v1",
@@ -91,7 +97,7 @@ export class KillSwitch extends pulumi.ComponentResource {
             access.push(new aws.eks.AccessPolicyAssociation(`${name}-admin`, {
                 clusterName: args.clusterName,
                 principalArn: entry.principalArn,
-                policyArn: CLUSTER_ADMIN_POLICY,
+                policyArn: clusterAdminPolicy(args.region),
                 accessScope: { type: "cluster" },
             }, parent));
         }

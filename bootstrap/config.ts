@@ -3,7 +3,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { ISO_SECONDS, partitionOf } from "./policies";
+import { editDistance, PROVIDER_CONFIG_KEYS, STACK_FILE_KEYS } from "../stacks/keys";
+import { ISO_SECONDS, isoSeconds, partitionOf } from "./policies";
 
 export const PROJECT = "byoc-bootstrap";
 const NS = `${PROJECT}:`;
@@ -55,8 +56,9 @@ const KEYS = [
     "customer", "accountId", "providerPrincipals", "externalId", "vendorAccess", "suspendedAt", "breakGlass", "breakGlassPrincipals", "createTrail", "maxSessionSeconds",
     "telemetryDestinations", "dataPlaneClusters", "killSwitchPrincipalArn",
 ] as const;
-const AWS_KEYS = ["region", "profile", "allowedAccountIds", "forbiddenAccountIds", "defaultTags", "maxRetries", "retryMode"];
-const PULUMI_KEYS = ["tags", "disable-default-providers"];
+/** The same aws: and pulumi: keys as the data plane (stacks/keys.ts PROVIDER_CONFIG_KEYS documents each). */
+const AWS_KEYS: readonly string[] = PROVIDER_CONFIG_KEYS.aws;
+const PULUMI_KEYS: readonly string[] = PROVIDER_CONFIG_KEYS.pulumi;
 
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 const ACCOUNT = /^\d{12}$/;
@@ -76,13 +78,7 @@ export const MAX_TELEMETRY_DESTINATIONS = 4;
 const isCiphertext = (v: unknown): boolean => typeof v === "object" && v !== null && typeof (v as { secure?: unknown }).secure === "string";
 
 function closest(key: string, known: readonly string[]): string | undefined {
-    const d = (a: string, b: string) => {
-        const m = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
-        for (let j = 1; j <= b.length; j++) m[0][j] = j;
-        for (let i = 1; i <= a.length; i++) for (let j = 1; j <= b.length; j++) m[i][j] = Math.min(m[i - 1][j] + 1, m[i][j - 1] + 1, m[i - 1][j - 1] + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-        return m[a.length][b.length];
-    };
-    const best = known.map((k) => [k, d(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
+    const best = known.map((k) => [k, editDistance(key, k)] as const).sort((x, y) => x[1] - y[1])[0];
     return best && best[1] <= 3 ? best[0] : undefined;
 }
 
@@ -150,7 +146,7 @@ export function parseBootstrapConfig(raw: Record<string, unknown>, now: Date = n
         if (typeof suspendedAt !== "string" || !ISO_SECONDS.test(suspendedAt) || Number.isNaN(Date.parse(suspendedAt))) {
             bad(key("suspendedAt"), suspendedAt, "must be a UTC time such as 2026-12-01T10:00:00Z (`date -u +%FT%TZ`)");
         } else if (Date.parse(suspendedAt) > now.getTime() + 5 * 60_000) {
-            bad(key("suspendedAt"), suspendedAt, `is in the future (now ${now.toISOString().slice(0, 19)}Z); sessions are revoked as of the moment you suspend`);
+            bad(key("suspendedAt"), suspendedAt, `is in the future (now ${isoSeconds(now)}); sessions are revoked as of the moment you suspend`);
         }
         if (vendorAccess !== "suspended") bad(key("suspendedAt"), suspendedAt, "is only read with byoc-bootstrap:vendorAccess: suspended; remove it when re-enabling");
     }
@@ -242,11 +238,11 @@ export function parseOrThrow(raw: Record<string, unknown>, source: string, now?:
     return r.config;
 }
 
-export const BOOTSTRAP_DIR = __dirname;
+const BOOTSTRAP_DIR = __dirname;
 
 /**
  * Reads `bootstrap/Pulumi.<stack>.yaml`; keys without a namespace are `byoc-bootstrap:<key>`, as Pulumi reads them.
- * Only `config`, `secretsprovider`, `encryptionsalt`, `encryptedkey` and `environment` may stand at the top level.
+ * Only stacks/keys.ts STACK_FILE_KEYS (`config`, `secretsprovider`, …) may stand at the top level.
  */
 export function readBootstrapStackFile(stack: string, dir = BOOTSTRAP_DIR): Record<string, unknown> {
     const file = path.join(dir, `Pulumi.${stack}.yaml`);
@@ -266,7 +262,7 @@ export function readBootstrapStackFile(stack: string, dir = BOOTSTRAP_DIR): Reco
     const problems: ConfigProblem[] = [];
     const top = (doc ?? {}) as Record<string, unknown>;
     for (const k of Object.keys(top)) {
-        if (!["config", "secretsprovider", "encryptionsalt", "encryptedkey", "environment"].includes(k)) problems.push({ path: `${file}: ${k}`, value: undefined, message: "is not a stack-file key Pulumi reads (config, secretsprovider, encryptionsalt, encryptedkey, environment); indent it under config:" });
+        if (!(STACK_FILE_KEYS as readonly string[]).includes(k)) problems.push({ path: `${file}: ${k}`, value: undefined, message: `is not a stack-file key Pulumi reads (${STACK_FILE_KEYS.join(", ")}); indent it under config:` });
     }
     const config = top.config;
     if (config === null || typeof config !== "object" || Array.isArray(config)) problems.push({ path: `${file}: config`, value: config, message: "must be a map of config keys" });

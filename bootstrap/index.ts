@@ -5,25 +5,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { BootstrapConfig, parseOrThrow } from "./config";
-import { partitionOf } from "./policies";
+import { isoSeconds, partitionOf } from "./policies";
 import { KillSwitch } from "./KillSwitch";
 import { VendorAccess, VendorTrail } from "./VendorAccess";
-
-/** The engine's config, decoded (objects and lists arrive as JSON text). */
-function engineConfig(): Record<string, unknown> {
-    const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(pulumi.runtime.allConfig())) {
-        try {
-            raw[k] = JSON.parse(v);
-        } catch {
-            raw[k] = v;
-        }
-    }
-    return raw;
-}
-
-/** UTC to the second, the form aws:TokenIssueTime compares. */
-const isoSeconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
+import { engineConfig } from "../stacks/loader";
 
 /**
  * While suspended, the tailnet agents of each cluster in byoc-bootstrap:dataPlaneClusters are held at 0 replicas
@@ -37,6 +22,8 @@ function killSwitch(c: BootstrapConfig, name: string, access: VendorAccess): str
     }
     // The principal running this `up`: for an assumed-role session its role (an access entry names a role, not a
     // session), else the user itself; byoc-bootstrap:killSwitchPrincipalArn pins it or says one already exists.
+    // getSessionContext reads the role with iam:GetRole (an assumed-role ARN lacks the role's path; terraform-provider-aws
+    // data source aws_iam_session_context, dataSourceSessionContextRead), so that principal needs iam:GetRole on its role.
     const principalArn = c.killSwitchPrincipalArn
         ?? aws.iam.getSessionContextOutput({ arn: aws.getCallerIdentityOutput().arn }).issuerArn;
     const stopped: string[] = [];

@@ -23,7 +23,7 @@ export interface PolicyDocument {
 }
 const doc = (...Statement: PolicyStatement[]): PolicyDocument => ({ Version: "2012-10-17", Statement });
 
-export const CUSTOMER_TAG = "byoc:customer";
+const CUSTOMER_TAG = "byoc:customer";
 export const BOOTSTRAP_TAG = "byoc:bootstrap";
 
 export interface Scope {
@@ -32,7 +32,7 @@ export interface Scope {
     partition: string;
 }
 
-export const dataPlanePrefix = (customer: string) => `byoc-${customer}-`;
+const dataPlanePrefix = (customer: string) => `byoc-${customer}-`;
 export const bootstrapPrefix = (customer: string) => `byoc-bootstrap-${customer}-`;
 export const boundaryName = (customer: string) => `${bootstrapPrefix(customer)}boundary`;
 export const boundaryArn = (s: Scope) => `arn:${s.partition}:iam::${s.account}:policy/${boundaryName(s.customer)}`;
@@ -51,7 +51,7 @@ export const partitionOf = (region: string) => (region.startsWith("cn-") ? "aws-
  * (DataPlaneNetwork): CloudWatch Logs authorizes the tags of CreateLogGroup as logs:TagResource on a group that has
  * no tag yet, so only a name can put it in scope.
  */
-export function namedScope(s: Scope): string[] {
+function namedScope(s: Scope): string[] {
     const p = dataPlanePrefix(s.customer);
     const { partition: pt, account: a } = s;
     return [
@@ -69,13 +69,13 @@ export function namedScope(s: Scope): string[] {
 }
 
 /** The bootstrap's own IAM resources: the roles, their policies and the boundary. */
-export function bootstrapResources(s: Scope): string[] {
+function bootstrapResources(s: Scope): string[] {
     const b = bootstrapPrefix(s.customer);
     return [`arn:${s.partition}:iam::${s.account}:role/${b}*`, `arn:${s.partition}:iam::${s.account}:policy/${b}*`];
 }
 
 /** Reads that IAM cannot scope to a resource (List/Describe calls answer for the region), needed to plan a deploy. */
-export const UNSCOPED_READS = [
+const UNSCOPED_READS = [
     "ec2:Describe*", "eks:Describe*", "eks:List*", "elasticloadbalancing:Describe*", "autoscaling:Describe*",
     "iam:GetRole", "iam:GetRolePolicy", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetInstanceProfile",
     "iam:ListRoles", "iam:ListPolicies", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies", "iam:ListRoleTags",
@@ -94,7 +94,7 @@ export const CREATE_ACTIONS = [
 ];
 
 /** Services whose tagged resources the data plane manages in full (Route 53 is not one: it has no tag conditions). */
-export const MANAGED_SERVICES = ["ec2", "eks", "kms", "logs", "elasticloadbalancing", "autoscaling"];
+const MANAGED_SERVICES = ["ec2", "eks", "kms", "logs", "elasticloadbalancing", "autoscaling"];
 
 /**
  * Tagging calls (`*TagResource` is Tag… and Untag…, not ListTagsForResource): they are what would pull a foreign
@@ -102,7 +102,7 @@ export const MANAGED_SERVICES = ["ec2", "eks", "kms", "logs", "elasticloadbalanc
  * (and the deny would refuse tagging the stack's own new zone). Not KMS's: the tags of CreateKey are authorized as
  * kms:TagResource on a key without tags, which IAM cannot tell from tagging an existing key (bootstrap/README.md).
  */
-export const TAG_ACTIONS = [
+const TAG_ACTIONS = [
     "ec2:CreateTags", "ec2:DeleteTags", "eks:*TagResource", "logs:*TagResource", "logs:*TagLogGroup", "elasticloadbalancing:AddTags", "elasticloadbalancing:RemoveTags",
     "autoscaling:CreateOrUpdateTags", "autoscaling:DeleteTags", "s3:PutBucketTagging", "s3:DeleteBucketTagging", "s3:TagResource", "s3:UntagResource", "iam:*TagRole", "iam:*TagPolicy",
 ];
@@ -112,7 +112,7 @@ export const TAG_ACTIONS = [
  * the like also deny the matching Get/List calls, which the data plane never needs.) Service-linked roles are not
  * here: EKS, ELB and Auto Scaling create theirs with the caller's permission; see SERVICE_LINKED_ROLE_SERVICES.
  */
-export const ACCOUNT_WIDE_ACTIONS = [
+const ACCOUNT_WIDE_ACTIONS = [
     "organizations:*", "account:*", "billing:*", "aws-portal:*", "iam:*AccountAlias", "iam:*AccountPasswordPolicy", "iam:*SAMLProvider",
     "iam:SetSecurityTokenServicePreferences", "iam:DeleteServiceLinkedRole", "sts:GetFederationToken", "s3:PutAccountPublicAccessBlock",
     "ec2:*EbsEncryptionByDefault", "ec2:*EbsDefaultKmsKeyId", "cloudtrail:StopLogging", "cloudtrail:DeleteTrail", "cloudtrail:UpdateTrail",
@@ -127,7 +127,7 @@ export const ACCOUNT_WIDE_ACTIONS = [
  * Scaling for the node group's Auto Scaling group (AWSServiceRoleForAutoScaling, named in the data key's policy). Not
  * spot.amazonaws.com: the node groups run on-demand capacity.
  */
-export const SERVICE_LINKED_ROLE_SERVICES = ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com", "elasticloadbalancing.amazonaws.com", "autoscaling.amazonaws.com"];
+const SERVICE_LINKED_ROLE_SERVICES = ["eks.amazonaws.com", "eks-nodegroup.amazonaws.com", "elasticloadbalancing.amazonaws.com", "autoscaling.amazonaws.com"];
 
 /**
  * Route 53 supports neither resource tags nor names in IAM conditions for hosted zones, and CreateHostedZone has no
@@ -135,7 +135,7 @@ export const SERVICE_LINKED_ROLE_SERVICES = ["eks.amazonaws.com", "eks-nodegroup
  * to names under `<customer>.byoc.<parent>` (the ingress domain of every stack, and the ACME DNS-01 challenge and
  * PrivateLink verification records below it).
  */
-export const ROUTE53_ZONE_ACTIONS = [
+const ROUTE53_ZONE_ACTIONS = [
     "route53:CreateHostedZone", "route53:GetHostedZone", "route53:ListResourceRecordSets", "route53:ListTagsForResource",
     "route53:ChangeTagsForResource", "route53:UpdateHostedZoneComment", "route53:DeleteHostedZone",
 ];
@@ -180,13 +180,13 @@ function sharedGrants(s: Scope): PolicyStatement[] {
 }
 
 /** IAM users and long-lived credentials. */
-export const IAM_USER_ACTIONS = [
+const IAM_USER_ACTIONS = [
     "iam:CreateUser", "iam:*AccessKey", "iam:*LoginProfile", "iam:*UserPolicy", "iam:PutUserPermissionsBoundary", "iam:AddUserToGroup", "iam:CreateGroup",
     "iam:*ServiceSpecificCredential", "iam:UploadSSHPublicKey", "iam:UploadSigningCertificate", "iam:CreateVirtualMFADevice",
 ];
 
 /** Role calls that grant permissions: allowed only on roles that carry the workload boundary. */
-export const ROLE_GRANT_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"];
+const ROLE_GRANT_ACTIONS = ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"];
 
 /**
  * The permissions boundary of the deploy, support and break-glass roles (the roles the data plane creates carry the
@@ -242,7 +242,7 @@ export function boundaryPolicy(s: Scope): PolicyDocument {
  * condition for zones; its records are bounded by name instead). The EBS direct API is denied outright
  * (NoHostAccess): IAM sends no aws:ResourceAccount for `ebs:*`, so a condition on it would never match.
  */
-export const CUSTOMER_DATA_SERVICES = [
+const CUSTOMER_DATA_SERVICES = [
     "iam", "kms", "s3", "secretsmanager", "ssm", "eks", "logs", "dynamodb", "rds", "lambda", "cloudformation",
     "sqs", "sns", "elasticfilesystem", "backup", "glue", "kinesis", "route53resolver", "ecs", "states",
 ];
@@ -251,18 +251,18 @@ export const CUSTOMER_DATA_SERVICES = [
  * Calls that send data to a resource: outside the customer's account, only to the destinations the customer named.
  * EventBridge carries no aws:ResourceAccount, so `events:PutEvents` is denied everywhere but the destinations.
  */
-export const EGRESS_ACTIONS = [
+const EGRESS_ACTIONS = [
     "s3:PutObject", "sqs:SendMessage", "sns:Publish", "kinesis:PutRecord*", "firehose:PutRecord*", "events:PutEvents",
     "lambda:InvokeFunction", "logs:PutSubscriptionFilter",
 ];
 
 /** Ways onto the customer's hosts and traffic that no data-plane workload needs (EC2 is otherwise capped by the roles' own policies). */
-export const HOST_ACCESS_ACTIONS = [
+const HOST_ACCESS_ACTIONS = [
     "ec2-instance-connect:*", "ec2:CreateTrafficMirror*", "ec2:DeleteFlowLogs", "ec2:GetPasswordData", "ebs:*", "ssm:StartSession", "ssm:SendCommand",
 ];
 
 /** The resources of the telemetry destinations: an S3 ARN (bucket or prefix) also covers the objects under it. */
-export function telemetryResources(destinations: readonly string[]): string[] {
+function telemetryResources(destinations: readonly string[]): string[] {
     const out = destinations.flatMap((d) => (d.startsWith("arn:") && d.split(":")[2] === "s3" && !d.endsWith("/*") ? [d, `${d}/*`] : [d]));
     return [...new Set(out)];
 }
@@ -429,6 +429,8 @@ export const REVOKE_POLICY_NAME = "AWSRevokeOlderSessions";
 
 /** `YYYY-MM-DDTHH:MM:SSZ`, the form aws:TokenIssueTime is compared in. */
 export const ISO_SECONDS = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
+/** `d` in the ISO_SECONDS form. */
+export const isoSeconds = (d: Date) => `${d.toISOString().slice(0, 19)}Z`;
 
 /**
  * What "Revoke active sessions" attaches (IAM User Guide, "Revoke IAM role temporary security credentials"): deny

@@ -10,19 +10,20 @@
 // `renderProviderPowers` is pure (documents and recorded resources in, markdown out); `collectProviderPowersInput`
 // runs the programs. Secret values never reach the text: the ExternalId is rendered as "the ExternalId you set", and
 // the renderer refuses to return text that contains any value listed in `input.secrets`.
+import { createPrivateKey, createPublicKey, sign } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { PolicyDocument, PolicyStatement } from "../bootstrap/policies";
 import type { RecordedResource } from "./runtime";
 import type { ResolvedFlow } from "../components/flows";
+import { normalize } from "../policies/snapshot";
 
 export const BEGIN_MARKER = "<!-- provider-powers:begin -->";
 export const END_MARKER = "<!-- provider-powers:end -->";
 export const WRITE_COMMAND = "npm run docs:provider-powers";
-export const CHECK_COMMAND = "node --require ./cli/register.js preview/providerPowers.ts --check";
 
 /** The instant every run is judged at (grants, suspension), so the section does not change with the clock. */
-export const GENERATION_TIME = new Date("2026-11-25T12:00:00Z");
+const GENERATION_TIME = new Date("2026-11-25T12:00:00Z");
 /** Stands in for the ExternalId in the example documents; listed in `secrets`, so it can never be printed. */
 const EXAMPLE_EXTERNAL_ID = "example-ExternalId-0000-never-printed";
 
@@ -90,7 +91,7 @@ const sorted = (xs: string[]) => [...new Set(xs)].sort((a, b) => a.localeCompare
 const plural = (n: number, word: string, many = `${word}s`) => `${n} ${n === 1 ? word : many}`;
 
 /** "NoIamUsersOrKeys" → "No IAM users or keys". */
-export function sidTitle(sid: string): string {
+function sidTitle(sid: string): string {
     const words = sid.replace(/([a-z0-9])([A-Z])/g, "$1 $2").replace(/([A-Z]+)([A-Z][a-z])/g, "$1 $2").split(" ");
     const acronyms: Record<string, string> = { iam: "IAM", eks: "EKS", kms: "KMS", id: "ID", ebs: "EBS", elb: "ELB", s3: "S3", sqs: "SQS", acme: "ACME", api: "API", dns: "DNS", tls: "TLS", nlb: "NLB" };
     return words.map((w, i) => acronyms[w.toLowerCase()] ?? (i === 0 ? w : w.toLowerCase())).join(" ");
@@ -113,7 +114,7 @@ const OPERATORS: Record<string, string> = {
 };
 
 /** One condition in words. The ExternalId's value is never printed. */
-export function conditionPhrase(op: string, key: string, value: string | string[], trust = false): string {
+function conditionPhrase(op: string, key: string, value: string | string[], trust = false): string {
     const values = list(value);
     const v = values.map(code).join(" or ");
     const negated = /Not/.test(op);
@@ -172,7 +173,7 @@ function resourcePhrase(s: PolicyStatement): string {
 }
 
 /** One permission statement: `Sid`: Allow|Deny actions on scope, when conditions. */
-export function statementLine(s: PolicyStatement, withSid = true): string {
+function statementLine(s: PolicyStatement, withSid = true): string {
     const actions = s.NotAction ? `every action except ${formatActions(s.NotAction)}` : formatActions(list(s.Action));
     const when = conditionPhrases(s.Condition);
     return `${withSid && s.Sid ? `${code(s.Sid)}: ` : ""}**${s.Effect}** ${actions} on ${resourcePhrase(s)}${when.length ? `, when ${when.join(" and ")}` : ""}`;
@@ -201,7 +202,7 @@ function principalPhrase(p: PolicyStatement["Principal"]): string {
 }
 
 /** Who may assume a role under this trust policy, one line per statement; a lone Deny reads as "nobody". */
-export function trustLines(doc: PolicyDocument, extra: (s: PolicyStatement) => string[] = () => []): string[] {
+function trustLines(doc: PolicyDocument, extra: (s: PolicyStatement) => string[] = () => []): string[] {
     const allows = doc.Statement.filter((s) => s.Effect === "Allow");
     const lines: string[] = [];
     if (allows.length === 0) {
@@ -278,7 +279,7 @@ interface RoleRow {
 }
 
 /** Every IAM role of a run, with its trust (linked to the Pod Identity associations that use it) and its policies. */
-export function dataPlaneRoles(run: Extract<StackPowers, { ok: true }>, boundaryArn: string): RoleRow[] {
+function dataPlaneRoles(run: Extract<StackPowers, { ok: true }>, boundaryArn: string): RoleRow[] {
     const res = run.resources;
     const roles = res.filter((r) => r.type === "aws:iam/role:Role");
     const managed = new Map(res.filter((r) => r.type === "aws:iam/policy:Policy").map((p) => [String(p.outputs.arn ?? p.id), p] as const));
@@ -387,10 +388,8 @@ interface AssumeRole {
     duration?: string;
 }
 
-/** Pulumi's wire form of a secret ({ <sig key>: <secret sig>, value }), as a provider's recorded inputs keep it. */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const unsecret = (v: any): any => (v && typeof v === "object" && v[SIG_KEY] === SECRET_SIG ? unsecret(v.value) : v);
+/** A recorded input with Pulumi's secret wrappers removed (policies/snapshot.ts, as `byoc policy check` reads them). */
+const unsecret = (v: unknown): any => normalize(v, "");
 
 /** The roles the stack's explicit AWS providers assume, by provider. */
 function assumedRoles(run: Extract<StackPowers, { ok: true }>): [RecordedResource, AssumeRole][] {
@@ -399,7 +398,7 @@ function assumedRoles(run: Extract<StackPowers, { ok: true }>): [RecordedResourc
         const raw = unsecret(p.inputs.assumeRoles ?? p.inputs.assumeRole);
         let roles: AssumeRole[] = [];
         try {
-            roles = (list(typeof raw === "string" ? JSON.parse(raw) : raw) as AssumeRole[]).map((r) => Object.fromEntries(Object.entries(r ?? {}).map(([k, v]) => [k, unsecret(v)])) as AssumeRole);
+            roles = list(typeof raw === "string" ? JSON.parse(raw) : raw) as AssumeRole[];
         } catch {
             roles = [];
         }
@@ -412,18 +411,14 @@ const deployRoles = (run: Extract<StackPowers, { ok: true }>) => sorted(assumedR
 
 /** How the data plane's AWS providers authenticate: the role they assume (the deploy role), never the secret. */
 function deployIdentity(run: Extract<StackPowers, { ok: true }>): string[] {
-    const out: string[] = [];
-    {
-        for (const [p, r] of assumedRoles(run)) {
-            const extras = [
-                r.externalId !== undefined ? "with the ExternalId you set" : "",
-                r.sourceIdentity !== undefined ? "with the source identity of whoever runs `pulumi up` (CloudTrail names them)" : "",
-                r.duration ? `for at most ${r.duration}` : "",
-            ].filter(Boolean);
-            out.push(`provider ${code(p.name)} assumes ${code(String(r.roleArn))}${extras.length ? ` ${extras.join(", ")}` : ""}`);
-        }
-    }
-    return out;
+    return assumedRoles(run).map(([p, r]) => {
+        const extras = [
+            r.externalId !== undefined ? "with the ExternalId you set" : "",
+            r.sourceIdentity !== undefined ? "with the source identity of whoever runs `pulumi up` (CloudTrail names them)" : "",
+            r.duration ? `for at most ${r.duration}` : "",
+        ].filter(Boolean);
+        return `provider ${code(p.name)} assumes ${code(String(r.roleArn))}${extras.length ? ` ${extras.join(", ")}` : ""}`;
+    });
 }
 
 const PROVIDER_PATH_COMPONENTS = new Set(["DataPlaneCluster", "TailnetEndpoint", "TroubleshootingAccess"]);
@@ -634,7 +629,6 @@ const ROOT = path.resolve(__dirname, "..");
 
 /** The example troubleshooting grant, with a CSR made here (Ed25519 from a fixed seed: the same bytes every run). */
 function exampleCsr(cn: string): string {
-    const { createPrivateKey, createPublicKey, sign } = require("crypto") as typeof import("crypto");
     const der = (tag: number, body: Buffer) => {
         const n = body.length;
         const len = n < 0x80 ? Buffer.from([n]) : n < 0x100 ? Buffer.from([0x81, n]) : Buffer.from([0x82, n >> 8, n & 0xff]);
@@ -665,28 +659,17 @@ function secretsOf(raw: Record<string, unknown>): string[] {
     return out.filter((s) => s.length >= 8);
 }
 
-/**
- * Runs one data-plane stack as the offline preview does (preview/offline.ts: validate, then the program under the
- * mock runtime), without the policy pack, which this section does not need. Failures become reasons.
- */
+/** Runs one data-plane stack through the offline preview (preview/offline.ts); failures become reasons. */
 async function runStackFile(stack: string, file: string, raw: Record<string, unknown>, now: Date): Promise<StackPowers> {
-    const { parseStackConfig, formatProblems }: typeof import("../stacks/schema") = require("../stacks/schema");
-    const { toEngineConfig }: typeof import("../stacks/loader") = require("../stacks/loader");
-    const { runProgram }: typeof import("./runtime") = require("./runtime");
-    const parsed = parseStackConfig(raw);
-    if (!parsed.ok) {
-        const reason = `${file} does not validate: ${formatProblems(parsed.problems).split("\n").map((l) => l.trim()).join("; ")}`;
-        return { stack, file, ok: false, reason, problemPaths: parsed.problems.map((p) => p.path) };
+    const { offlinePreview }: typeof import("./offline") = require("./offline");
+    const { formatProblems }: typeof import("../stacks/schema") = require("../stacks/schema");
+    const r = await offlinePreview(stack, raw, { now });
+    if (r.problems.length > 0) {
+        const reason = `${file} does not validate: ${formatProblems(r.problems).split("\n").map((l) => l.trim()).join("; ")}`;
+        return { stack, file, ok: false, reason, problemPaths: r.problems.map((p) => p.path) };
     }
-    const config = parsed.config;
-    const dataPlane: typeof import("../index") = require("../index");
-    try {
-        const run = await runProgram(() => dataPlane(config, now), { stack, config: toEngineConfig(raw), region: config.region });
-        const flows = (run.outputs.networkFlows ?? []) as ResolvedFlow[];
-        return { stack, file, ok: true, customer: config.customer.id, environment: config.environment, resources: run.resources, flows, invented: run.invented };
-    } catch (err) {
-        return { stack, file, ok: false, reason: `the program failed: ${String((err as Error)?.message ?? err).split("\n")[0]}`, problemPaths: [] };
-    }
+    if (!r.run || !r.config) return { stack, file, ok: false, reason: `the program failed: ${String(r.error).split("\n")[0]}`, problemPaths: [] };
+    return { stack, file, ok: true, customer: r.config.customer.id, environment: r.config.environment, resources: r.run.resources, flows: r.flows ?? [], invented: r.run.invented };
 }
 
 /** ExternalIds the runs handed to their AWS providers (the offline stand-in included): never printed. */

@@ -10,7 +10,7 @@ import { ByocMocks } from "../../preview/mocks";
 import { runProgram, ProgramRun, RecordedResource } from "../../preview/runtime";
 import { toEngineConfig } from "../../stacks/loader";
 import { formatProblems, parseBootstrapConfig, parseOrThrow, readBootstrapStackFile } from "../../bootstrap/config";
-import { CLUSTER_ADMIN_POLICY, PATCH_FORCE, TAILNET_AGENTS } from "../../bootstrap/KillSwitch";
+import { clusterAdminPolicy, FIELD_MANAGER, TAILNET_AGENTS } from "../../bootstrap/KillSwitch";
 import { ENDPOINTS } from "../../components/TailnetEndpoint";
 import { runStack } from "../harness";
 import bootstrap = require("../../bootstrap/index");
@@ -66,8 +66,8 @@ describe("bootstrap: kill switch stops the tailnet agents (dataPlaneClusters)", 
         const assoc = one(r, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation");
         assert.equal(assoc.inputs.clusterName, "byoc-acme-prod");
         assert.equal(assoc.inputs.principalArn, ROLE);
-        assert.equal(assoc.inputs.policyArn, CLUSTER_ADMIN_POLICY);
-        assert.equal(CLUSTER_ADMIN_POLICY, "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy");
+        assert.equal(assoc.inputs.policyArn, "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy");
+        assert.equal(clusterAdminPolicy("cn-north-1"), "arn:aws-cn:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy");
         assert.deepEqual(assoc.inputs.accessScope, { type: "cluster" });
         assert.ok(assoc.dependencies.includes(entry.urn), "the association follows its entry");
 
@@ -88,8 +88,8 @@ describe("bootstrap: kill switch stops the tailnet agents (dataPlaneClusters)", 
         assert.deepEqual(patches.map((p) => `${p.inputs.metadata.namespace}/${p.inputs.metadata.name}`).sort(), ["tailnet-ch/ch-tailscale", "tailnet-k8s/k8s-tailscale", "tailnet-metrics/metrics-tailscale"]);
         for (const p of patches) {
             assert.equal(p.inputs.spec.replicas, 0, p.name);
-            assert.equal(p.inputs.metadata.annotations[PATCH_FORCE], "true", p.name);
-            assert.equal(PATCH_FORCE, "pulumi.com/patchForce");
+            assert.equal(p.inputs.metadata.annotations["pulumi.com/patchForce"], "true", p.name);
+            assert.equal(p.inputs.metadata.annotations["pulumi.com/patchFieldManager"], FIELD_MANAGER, p.name);
             assert.ok(p.dependencies.includes(assoc.urn), `${p.name} depends on the access policy association`);
             assert.ok(p.provider?.startsWith(provider.urn), `${p.name} goes through the kill switch's provider (${p.provider})`);
         }

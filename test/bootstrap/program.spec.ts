@@ -6,6 +6,7 @@ import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { runProgram, ProgramRun, RecordedResource } from "../../preview/runtime";
 import { toEngineConfig } from "../../stacks/loader";
 import { formatProblems, parseBootstrapConfig, parseOrThrow, readBootstrapStackFile } from "../../bootstrap/config";
+import { unsecret } from "../harness";
 import bootstrap = require("../../bootstrap/index");
 
 const DIR = path.resolve(__dirname, "../../bootstrap");
@@ -25,7 +26,7 @@ async function run(overrides: Record<string, unknown> = {}): Promise<ProgramRun>
 
 /** A recorded input as plain data: secrets unwrapped, JSON policy text parsed. */
 function plain(v: any): any {
-    if (v && typeof v === "object" && "value" in v && Object.keys(v).some((k) => k.startsWith("4dabf18193072939515e22adb298388d"))) return plain(v.value);
+    v = unsecret(v);
     return typeof v === "string" && v.startsWith("{") ? JSON.parse(v) : v;
 }
 const byName = (r: ProgramRun, type: string, name: string): RecordedResource => {
@@ -74,6 +75,12 @@ describe("bootstrap: config", () => {
         assert.match(text, /byoc-bootstrap:providerPrincipals\[0\] = "\*": must be an IAM principal ARN/);
         assert.match(text, /byoc-bootstrap:breakGlassPrincipals\[0\] = "arn:aws:iam::999999999999:role\/x": must be a principal of the customer's own account 111122223333/);
         assert.match(text, /byoc-bootstrap:vendoraccess: unknown key; did you mean byoc-bootstrap:vendorAccess\?/);
+        // The twins: a name far from every key gets no guess; a transposition (stacks/keys.ts editDistance) does.
+        const typos = parseBootstrapConfig(acmeRaw({ "byoc-bootstrap:xyzzyQuux": 1, "byoc-bootstrap:cusotmer": "acme" }), NOW);
+        assert.ok(!typos.ok);
+        const far = formatProblems(typos.problems);
+        assert.match(far, /byoc-bootstrap:xyzzyQuux: unknown key \(allowed: byoc-bootstrap:customer, /);
+        assert.match(far, /byoc-bootstrap:cusotmer: unknown key; did you mean byoc-bootstrap:customer\?/);
         assert.match(text, /byoc:customer: namespace "byoc" is not read by the bootstrap project/);
     });
 

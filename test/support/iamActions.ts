@@ -79,10 +79,10 @@ export interface Env {
 type Tags = Record<string, string>;
 
 /** Request tags of a call that creates or tags: aws:RequestTag/<key> and aws:TagKeys. */
-export const requestTags = (tags: Tags): Context =>
+const requestTags = (tags: Tags): Context =>
     Object.keys(tags).length === 0 ? {} : { ...Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:RequestTag/${k}`, v])), "aws:TagKeys": Object.keys(tags) };
 /** Tags of an existing resource: aws:ResourceTag/<key>. */
-export const resourceTags = (tags: Tags): Context => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
+const resourceTags = (tags: Tags): Context => Object.fromEntries(Object.entries(tags).map(([k, v]) => [`aws:ResourceTag/${k}`, v]));
 
 /** Placeholder of an id AWS assigns (a UUID in an EKS ARN). */
 const UUID = "0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d";
