@@ -18,7 +18,12 @@ import { ENDPOINTS, TailnetCertificateAuthority, TailnetEndpoint, tailnetDeviceN
 import { TroubleshootingAccess } from "./components/TroubleshootingAccess";
 import { renderAclFragment } from "./components/render/tailscaleAcl";
 
-function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date()) {
+/**
+ * `sourceIdentity`: who runs `up` through the deploy role; Pulumi calls this with no arguments, and then it is
+ * BYOC_SOURCE_IDENTITY (stacks/sourceIdentity.ts), read only when the stack has a deploy role. The offline preview and
+ * the specs pass a stand-in instead of setting the environment.
+ */
+function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date(), sourceIdentity?: string) {
     const deployRole = config.access.deployRole;
     registerStackConventions({ customer: config.customer.id, environment: config.environment, permissionsBoundary: deployRole?.boundaryArn });
     const name = `byoc-${config.customer.id}`;
@@ -28,7 +33,7 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
     const suspended = config.access.vendorAccess !== "enabled";
 
     // Everything AWS goes through the customer's bootstrap deploy role when the stack names one (required in prod).
-    const awsProvider = deployRole ? deployRoleProvider(name, config) : undefined;
+    const awsProvider = deployRole ? deployRoleProvider(name, config, sourceIdentity ?? sourceIdentityFrom()) : undefined;
     const viaDeployRole = { providers: awsProvider ? [awsProvider] : [] };
 
     const network = new DataPlaneNetwork(name, {
@@ -58,9 +63,9 @@ function dataPlane(config: StackConfig = loadStackConfig(), now: Date = new Date
             deviceName: tailnetDeviceName("kubernetes-api", config.customer.id, config.region),
             tlsServerName: tailnetHostname("kubernetes-api", config.customer.id, config.region, config.tailscale.domain),
             caCertPem: tailnetCa.certPem,
-            region: config.region,
-            awsProfile: config.awsProfile,
         },
+        region: config.region,
+        awsProfile: config.awsProfile,
         nodeInstanceType: config.baseline.nodes.instanceType,
         nodeCount: config.baseline.nodes,
         logRetentionDays: config.baseline.logRetentionDays,
@@ -224,9 +229,8 @@ const OFFLINE_EXTERNAL_ID = "offline-preview-placeholder-external-id";
  * The EKS cluster is created through it, so EKS makes this role the cluster's admin (pulumi-eks v4.3.0 sets
  * bootstrapClusterCreatorAdminPermissions: true, nodejs/eks/cluster/cluster.ts) and the kubeconfigs sign as it.
  */
-function deployRoleProvider(name: string, config: StackConfig): aws.Provider {
+function deployRoleProvider(name: string, config: StackConfig, identity: string): aws.Provider {
     const role = config.access.deployRole!;
-    const identity = sourceIdentityFrom();
     const s = config.awsSettings;
     return new aws.Provider(`${name}-aws`, {
         region: config.region as aws.Region,
@@ -242,7 +246,8 @@ function deployRoleProvider(name: string, config: StackConfig): aws.Provider {
             externalId: pulumi.secret(role.externalId ?? OFFLINE_EXTERNAL_ID),
             sourceIdentity: identity,
             sessionName: identity,
-            // No duration: the provider's default session (15 min, refreshed as needed) fits any MaxSessionDuration the
+            // No duration: the provider's default session (15 min, refreshed as needed: aws-sdk-go-v2
+            // credentials/stscreds DefaultDuration, which the AWS provider's assume_role uses) fits any MaxSessionDuration the
             // customer set on the role (900–3600 s), where a fixed "1h" would fail AssumeRole below 3600.
         }],
     });

@@ -34,8 +34,11 @@ export interface DataPlaneClusterArgs {
      * that role (render/apiAccess.ts eksTokenExec), the identity that created the cluster and so its admin.
      */
     deployRole?: { roleArn: string; externalId: pulumi.Input<string> };
-    /** Required when apiAccess is "tailnet": where the Kubernetes provider reaches the API instead. */
-    tailnetApi?: { deviceName: string; tlsServerName: string; caCertPem: pulumi.Input<string>; region: string; awsProfile?: string };
+    /** The stack's region and `aws:profile`, for the AWS CLI calls of the kubeconfigs this component writes. */
+    region: string;
+    awsProfile?: string;
+    /** Required when the provider goes through the tailnet (phases switchover, tailnet): where it reaches the API. */
+    tailnetApi?: { deviceName: string; tlsServerName: string; caCertPem: pulumi.Input<string> };
     kubernetesVersion?: pulumi.Input<string>;
     nodeInstanceType: pulumi.Input<string>;
     nodeCount: { min: number; desired: number; max: number };
@@ -77,11 +80,14 @@ export class DataPlaneCluster extends ByocComponent {
     /** ClusterIP of `kubernetes.default`, for NetworkPolicies that must let workloads reach the API. */
     readonly apiServerClusterIp: string;
     readonly flows: NetworkFlow[];
+    /** AWS-managed policy ARNs and key policies name the partition (aws-cn, aws-us-gov stacks), as pulumi-eks does (cluster.ts). */
+    private readonly partition: pulumi.Output<string>;
 
     constructor(name: string, args: DataPlaneClusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("DataPlaneCluster", name, undefined, opts);
         this.validate(name, args);
         const parent = { parent: this };
+        this.partition = aws.getPartitionOutput({}, parent).partition;
 
         const secretsKeyArn = args.kmsKeyArn !== undefined ? pulumi.output(args.kmsKeyArn) : new aws.kms.Key(`${name}-secrets`, {
             description: `Envelope encryption of Kubernetes Secrets in ${name}`,
@@ -108,9 +114,7 @@ export class DataPlaneCluster extends ByocComponent {
 
         const vendorAccess = args.vendorAccess ?? "enabled";
         const endpoint = endpointSettings(args.apiAccess, args.managementCidrs, vendorAccess);
-        const kubeconfig = providerViaTailnet(args.apiAccess, vendorAccess)
-            ? this.tailnetKubeconfig(args)
-            : args.deployRole ? this.endpointKubeconfig(args, cluster) : cluster.kubeconfigJson;
+        const kubeconfig = this.providerKubeconfig(args, cluster, providerViaTailnet(args.apiAccess, vendorAccess));
         this.provider = new k8s.Provider(`${name}-k8s`, {
             kubeconfig,
             // The same cluster whichever way it is reached: switching phases updates the provider in place
@@ -118,8 +122,12 @@ export class DataPlaneCluster extends ByocComponent {
             clusterIdentifier: args.clusterName,
             enableServerSideApply: true,
             // Suspended, the API is private: from outside the VPC a run finds it unreachable. Then keep the Kubernetes
-            // objects as recorded instead of failing every update and refresh (pulumi-kubernetes provider.go:
-            // Update/Read return errors on an unreachable cluster unless this is set).
+            // objects as recorded instead of failing every preview, update and refresh. What the flag does, when
+            // Configure found the cluster unreachable (pulumi-kubernetes provider/pkg/provider/provider.go, 4.32.x
+            // source, the newest stored; the 4.34.2 SDK documents the same flag): Check returns the old inputs, so no
+            // diff and no Update; Read returns the recorded state. It does NOT cover Delete: removing a Kubernetes
+            // object (or a Helm release) while unreachable still fails, which is why the removals happen in the
+            // "suspending" run, while the endpoint is still reachable.
             ...(vendorAccess === "suspended" ? { skipUpdateUnreachable: true } : {}),
         }, { parent: this, dependsOn: [nodes, podIdentityAgent] });
 
@@ -159,8 +167,8 @@ export class DataPlaneCluster extends ByocComponent {
         if (open) {
             throw new pulumi.ResourceError(`DataPlaneCluster ${name}: managementCidrs contains ${open}; the API endpoint is never open to the whole internet`, this);
         }
-        if (args.apiAccess === "tailnet" && !args.tailnetApi) {
-            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: apiAccess "tailnet" needs tailnetApi (the kubernetes-api tailnet endpoint the provider goes through)`, this);
+        if (providerViaTailnet(args.apiAccess, args.vendorAccess) && !args.tailnetApi) {
+            throw new pulumi.ResourceError(`DataPlaneCluster ${name}: apiAccess "${args.apiAccess}" needs tailnetApi (the kubernetes-api tailnet endpoint the provider goes through)`, this);
         }
     }
 
@@ -173,7 +181,7 @@ export class DataPlaneCluster extends ByocComponent {
             description: "EKS manages the data plane's cluster with this role",
             assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "eks.amazonaws.com" }),
         }, { parent: this });
-        const policy = new aws.iam.RolePolicyAttachment(`${name}-eks-service`, { role: role.name, policyArn: "arn:aws:iam::aws:policy/AmazonEKSClusterPolicy" }, { parent: this });
+        const policy = new aws.iam.RolePolicyAttachment(`${name}-eks-service`, { role: role.name, policyArn: this.managedPolicy("AmazonEKSClusterPolicy") }, { parent: this });
         return { role, policy };
     }
 
@@ -223,7 +231,7 @@ export class DataPlaneCluster extends ByocComponent {
             assumeRolePolicy: aws.iam.assumeRolePolicyForPrincipal({ Service: "ec2.amazonaws.com" }),
         }, parent);
         const attachments = ["AmazonEKSWorkerNodePolicy", "AmazonEKS_CNI_Policy", "AmazonEC2ContainerRegistryReadOnly"].map(
-            (policy) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${policy}`, { role: nodeRole.name, policyArn: pulumi.interpolate`arn:aws:iam::aws:policy/${policy}` }, parent),
+            (policy) => new aws.iam.RolePolicyAttachment(`${name}-nodes-${policy}`, { role: nodeRole.name, policyArn: this.managedPolicy(policy) }, parent),
         );
         const launchTemplate = new aws.ec2.LaunchTemplate(`${name}-nodes`, {
             metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
@@ -254,7 +262,7 @@ export class DataPlaneCluster extends ByocComponent {
             assumeRolePolicy: pulumi.all([account, clusterName]).apply(([a, cluster]) =>
                 JSON.stringify(podIdentityTrustPolicy({ account: a, session: { clusterName: cluster, namespace: "kube-system", serviceAccount: "ebs-csi-controller-sa" } }))),
         }, { parent: this });
-        const ebsPolicy = new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsCsiRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy" }, { parent: this });
+        const ebsPolicy = new aws.iam.RolePolicyAttachment(`${name}-ebs-csi`, { role: ebsCsiRole.name, policyArn: this.managedPolicy("service-role/AmazonEBSCSIDriverPolicy") }, { parent: this });
         // The managed policy covers AWS-managed keys only; a customer key needs these on the driver's role
         // (aws-ebs-csi-driver docs/install.md, "KMS encryption").
         new aws.iam.RolePolicy(`${name}-ebs-csi-kms`, { role: ebsCsiRole.id, policy: volumeKeyArn.apply((k) => JSON.stringify(ebsCsiKmsPolicy(k))) }, { parent: this });
@@ -275,7 +283,7 @@ export class DataPlaneCluster extends ByocComponent {
     private createDataKey(name: string, args: DataPlaneClusterArgs): pulumi.Output<string> {
         const parent = { parent: this };
         const account = aws.getCallerIdentityOutput({}, parent).accountId;
-        const partition = aws.getPartitionOutput({}, parent).partition;
+        const partition = this.partition;
         const region = aws.getRegionOutput({}, parent).region;
         return new aws.kms.Key(`${name}-data`, {
             description: `Encrypts the node and workload volumes and the control-plane logs of ${name}`,
@@ -285,22 +293,28 @@ export class DataPlaneCluster extends ByocComponent {
         }, KEY_OPTS(this, args.protect === true)).arn;
     }
 
-    private tailnetKubeconfig(args: DataPlaneClusterArgs): pulumi.Output<string> {
-        const t = args.tailnetApi!;
-        return pulumi.all([args.clusterName, t.caCertPem, args.deployRole?.externalId]).apply(([clusterName, caCertPem, externalId]) =>
-            JSON.stringify(tailnetKubeconfig({
-                clusterName, region: t.region, deviceName: t.deviceName, tlsServerName: t.tlsServerName, caCertPem, awsProfile: t.awsProfile,
-                deployRole: args.deployRole && { roleArn: args.deployRole.roleArn, externalId: externalId ?? "" },
-            })));
+    private managedPolicy(name: string): pulumi.Output<string> {
+        return pulumi.interpolate`arn:${this.partition}:iam::aws:policy/${name}`;
     }
 
-    /** The EKS endpoint with the deploy role's token (pulumi-eks's own kubeconfig would sign as the ambient identity). */
-    private endpointKubeconfig(args: DataPlaneClusterArgs, cluster: eks.Cluster): pulumi.Output<string> {
-        const region = args.tailnetApi?.region ?? aws.getRegionOutput({}, { parent: this }).region;
-        return pulumi.all([args.clusterName, cluster.eksCluster.endpoint, cluster.eksCluster.certificateAuthority.data, args.deployRole!.externalId, region])
-            .apply(([clusterName, endpoint, certificateAuthorityData, externalId, r]) => JSON.stringify(endpointKubeconfig({
-                clusterName, region: r, endpoint, certificateAuthorityData, awsProfile: args.tailnetApi?.awsProfile,
-                deployRole: { roleArn: args.deployRole!.roleArn, externalId },
-            })));
+    /**
+     * The Kubernetes provider's kubeconfig: through the tailnet endpoint, or to the EKS endpoint. Without a deploy role
+     * the endpoint one is pulumi-eks's own (`aws eks get-token` as the ambient identity, the cluster's creator); with
+     * one, ours, whose token is the deploy role's (pulumi-eks's would sign as the ambient identity).
+     */
+    private providerKubeconfig(args: DataPlaneClusterArgs, cluster: eks.Cluster, viaTailnet: boolean): pulumi.Output<string> {
+        const t = args.tailnetApi;
+        if (!viaTailnet && !args.deployRole) return cluster.kubeconfigJson;
+        const token = pulumi.all([args.clusterName, args.deployRole?.externalId]).apply(([clusterName, externalId]) => ({
+            clusterName,
+            region: args.region,
+            awsProfile: args.awsProfile,
+            deployRole: args.deployRole && { roleArn: args.deployRole.roleArn, externalId: externalId! },
+        }));
+        return viaTailnet
+            ? pulumi.all([token, t!.caCertPem]).apply(([a, caCertPem]) =>
+                JSON.stringify(tailnetKubeconfig({ ...a, deviceName: t!.deviceName, tlsServerName: t!.tlsServerName, caCertPem })))
+            : pulumi.all([token, cluster.eksCluster.endpoint, cluster.eksCluster.certificateAuthority.data]).apply(([a, endpoint, certificateAuthorityData]) =>
+                JSON.stringify(endpointKubeconfig({ ...a, endpoint, certificateAuthorityData })));
     }
 }

@@ -27,7 +27,7 @@ export interface StackIdentity {
 }
 
 /** Every IAM role carries the boundary: a transformation, so no role can forget it (the boundary wins over a role's own). */
-export function boundaryTransformation(boundaryArn: string): pulumi.ResourceTransformation {
+function boundaryTransformation(boundaryArn: string): pulumi.ResourceTransformation {
     return ({ type, props, opts }) => (type === "aws:iam/role:Role" ? { props: { ...props, permissionsBoundary: boundaryArn }, opts } : undefined);
 }
 

@@ -2,6 +2,7 @@
 // derived deterministically from each resource's name so snapshots are stable between runs.
 import { createHash } from "crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { partitionOf } from "../bootstrap/policies";
 
 export const MOCK_ACCOUNT = "111122223333";
 
@@ -165,7 +166,7 @@ function certState(name: string, inputs: State) {
     };
 }
 
-export function mockKubeconfig(clusterName: string, endpoint: string, region: string) {
+function mockKubeconfig(clusterName: string, endpoint: string, region: string) {
     return {
         apiVersion: "v1",
         kind: "Config",
@@ -249,8 +250,12 @@ export class ByocMocks implements pulumi.runtime.Mocks {
                 return { id: r, name: r, region: r, endpoint: `ec2.${r}.amazonaws.com`, description: r };
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return { accountId: MOCK_ACCOUNT, arn: `arn:aws:iam::${MOCK_ACCOUNT}:user/byoc-operator`, userId: "AIDAMOCKUSER", id: MOCK_ACCOUNT };
-            case "aws:index/getPartition:getPartition":
-                return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" };
+            case "aws:index/getPartition:getPartition": {
+                // The partition of the stack's region, as AWS answers it (aws-cn, aws-us-gov stacks name it in ARNs).
+                const partition = partitionOf(r);
+                const cn = partition === "aws-cn";
+                return { partition, dnsSuffix: cn ? "amazonaws.com.cn" : "amazonaws.com", id: partition, reverseDnsPrefix: cn ? "cn.com.amazonaws" : "com.amazonaws" };
+            }
             case "tailscale:index/getDevice:getDevice": {
                 // The agent's device once it has logged in: its MagicDNS name in a mock tailnet and a CGNAT address.
                 const host = String(args.inputs.hostname ?? args.inputs.name ?? "device");

@@ -30,6 +30,8 @@ export const OFFLINE_SOURCE_IDENTITY = "offline-preview";
 export interface OfflineOptions {
     /** The instant grants are judged against; defaults to the wall clock. */
     now?: Date;
+    /** Who the run stands for (the portal's requester); defaults to OFFLINE_SOURCE_IDENTITY. Never read from the environment. */
+    sourceIdentity?: string;
 }
 
 export async function offlinePreview(stack: string, raw: Record<string, unknown>, opts: OfflineOptions = {}): Promise<OfflineResult> {
@@ -37,14 +39,13 @@ export async function offlinePreview(stack: string, raw: Record<string, unknown>
     if (!parsed.ok) return { exitCode: 2, problems: parsed.problems, resourceCount: 0 };
     const config = parsed.config;
 
-    // Nobody assumes the deploy role offline; a stand-in source identity keeps the program's check quiet (a real
-    // `pulumi up` through the deploy role needs BYOC_SOURCE_IDENTITY of whoever runs it).
-    process.env.BYOC_SOURCE_IDENTITY ??= OFFLINE_SOURCE_IDENTITY;
     // Loaded here, not at the top: a config error should answer without loading the provider SDKs.
     const dataPlane: typeof import("../index") = require("../index");
     let run: ProgramRun;
     try {
-        run = await runProgram(() => dataPlane(config, opts.now ?? new Date()), { stack, config: toEngineConfig(raw), region: config.region });
+        // Nobody assumes the deploy role offline: the program gets a stand-in source identity (a real `pulumi up`
+        // through the deploy role reads BYOC_SOURCE_IDENTITY of whoever runs it).
+        run = await runProgram(() => dataPlane(config, opts.now ?? new Date(), opts.sourceIdentity ?? OFFLINE_SOURCE_IDENTITY), { stack, config: toEngineConfig(raw), region: config.region });
     } catch (err) {
         return { exitCode: 1, problems: [], config, error: (err as Error)?.message ?? String(err), failure: err, resourceCount: 0 };
     }

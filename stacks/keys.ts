@@ -77,7 +77,7 @@ const KUBERNETES_REFUSED =
  * spelling of the same key); anything else is "could not parse … as a configuration key". A key without ':' has
  * been given the project namespace before (see PROJECT).
  */
-export function pulumiKey(key: string): string | undefined {
+function pulumiKey(key: string): string | undefined {
     const parts = key.split(":");
     if (parts.length === 1) return `${PROJECT}:${key}`;
     if (parts.length === 2) return key;

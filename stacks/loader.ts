@@ -23,11 +23,16 @@ function decode(value: string): unknown {
     }
 }
 
-/** Validates and returns the configuration of the running stack; throws before any resource exists. */
-export function loadStackConfig(): StackConfig {
+/** The running engine's config, every value decoded (also read by the bootstrap project, bootstrap/index.ts). */
+export function engineConfig(): Record<string, unknown> {
     const raw: Record<string, unknown> = {};
     for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) raw[key] = decode(value);
-    return parseOrThrow(raw, `stack ${pulumi.getStack()}`);
+    return raw;
+}
+
+/** Validates and returns the configuration of the running stack; throws before any resource exists. */
+export function loadStackConfig(): StackConfig {
+    return parseOrThrow(engineConfig(), `stack ${pulumi.getStack()}`);
 }
 
 export function parseOrThrow(raw: Record<string, unknown>, source: string): StackConfig {

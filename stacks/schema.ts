@@ -5,13 +5,15 @@ import { z } from "zod";
 import { cidrProblem, isOverlyBroad, isWorldOpen, kubernetesServiceCidrFor, overlaps, parseCidr } from "./cidr";
 import { Baseline, baselines, Environment } from "./baselines";
 import { allowedConfigKeys, ByocKeys, configKeyProblem, Field, nestedSuggestion, normalizeConfigKeys } from "./keys";
+// The bootstrap's names (a pure module with no imports): one definition for the bootstrap and the stacks that use it.
+import { bootstrapPrefix, workloadBoundaryArn } from "../bootstrap/policies";
 
 const cidr = z.string({ error: "must be a CIDR string such as 203.0.113.0/24" }).superRefine((v, ctx) => {
     const problem = cidrProblem(v);
     if (problem) ctx.addIssue({ code: "custom", message: problem, input: v });
 });
 const regionPattern = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
-/** `arn:<partition>:iam::<account>:role/byoc-bootstrap-<customer>-deploy`, the bootstrap's deploy role (bootstrap/policies.ts). */
+/** `arn:<partition>:iam::<account>:role/<bootstrapPrefix(customer)>deploy`, the bootstrap's deploy role (bootstrap/VendorAccess.ts). */
 const DEPLOY_ROLE_ARN = /^arn:(aws|aws-cn|aws-us-gov):iam::(\d{12}):role\/byoc-bootstrap-([a-z0-9-]+)-deploy$/;
 /** STS's ExternalId alphabet and length (AssumeRole API reference), as bootstrap/config.ts checks it. */
 const EXTERNAL_ID = /^[A-Za-z0-9_+=,.@:\/-]{16,1224}$/;
@@ -23,7 +25,7 @@ const EXTERNAL_ID = /^[A-Za-z0-9_+=,.@:\/-]{16,1224}$/;
 export const VENDOR_ACCESS = ["enabled", "suspending", "suspended"] as const;
 export type VendorAccessState = (typeof VENDOR_ACCESS)[number];
 
-/** The bootstrap roles and boundary a deploy role ARN implies (their names are fixed by bootstrap/policies.ts). */
+/** The bootstrap roles and boundary a deploy role ARN implies (named by bootstrap/policies.ts, roles by bootstrap/VendorAccess.ts). */
 export interface DeployRole {
     roleArn: string;
     /** Undefined when only ciphertext is at hand (a stack file read offline). */
@@ -45,10 +47,13 @@ export function deployRoleOf(roleArn: string, externalId: unknown): DeployRole |
         externalId: typeof externalId === "string" ? externalId : undefined,
         account,
         partition,
-        boundaryArn: `arn:${partition}:iam::${account}:policy/byoc-bootstrap-${customer}-workload-boundary`,
-        supportRoleArn: `arn:${partition}:iam::${account}:role/byoc-bootstrap-${customer}-support`,
+        boundaryArn: workloadBoundaryArn({ partition, account, customer }),
+        supportRoleArn: `arn:${partition}:iam::${account}:role/${bootstrapRoleName(customer, "support")}`,
     };
 }
+
+/** A role of the customer's bootstrap (bootstrap/VendorAccess.ts names them `<bootstrapPrefix>deploy`, `…support`). */
+const bootstrapRoleName = (customer: string, role: "deploy" | "support") => `${bootstrapPrefix(customer)}${role}`;
 
 const email = (what: string) => z.string({ error: `must be ${what}` }).email({ message: `must be ${what}` });
 const dnsLabel = z
@@ -616,8 +621,8 @@ function checkDeployRole(parsed: Partial<Sections>, raw: Record<string, unknown>
     }
     const role = deployRoleOf(roleArn, parsed.deployExternalId)!;
     const customer = parsed.customer?.id;
-    if (customer && roleArn.split("/").pop() !== `byoc-bootstrap-${customer}-deploy`) {
-        add("byoc:access.deployRoleArn", roleArn, `is another customer's deploy role; this stack's is role/byoc-bootstrap-${customer}-deploy`);
+    if (customer && roleArn.split("/").pop() !== bootstrapRoleName(customer, "deploy")) {
+        add("byoc:access.deployRoleArn", roleArn, `is another customer's deploy role; this stack's is role/${bootstrapRoleName(customer, "deploy")}`);
     }
     if (parsed.deployExternalId === undefined) {
         add("byoc:deployExternalId", undefined, "is required with byoc:access.deployRoleArn: the ExternalId set in the customer's byoc-bootstrap stack (`pulumi config set --secret byoc:deployExternalId …`)");

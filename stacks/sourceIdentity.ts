@@ -2,12 +2,14 @@
 // identity (and its session name), so every CloudTrail event of the deploy role names the engineer or runner.
 // The bootstrap's trust policy refuses a session without one (bootstrap/policies.ts vendorTrustPolicy).
 
-/** STS AssumeRole SourceIdentity: 2–64 characters of [\w+=,.@-], not starting with "aws:" (AWS STS API reference). */
+/** A character STS refuses in a SourceIdentity (its alphabet is [\w+=,.@-]). */
+export const SOURCE_IDENTITY_INVALID_CHAR = /[^\w+=,.@-]/g;
+/** STS AssumeRole SourceIdentity: 2–64 characters of that alphabet, not starting with "aws:" (AWS STS API reference). */
 const SOURCE_IDENTITY = /^[\w+=,.@-]{2,64}$/;
 
 export const SOURCE_IDENTITY_ENV = "BYOC_SOURCE_IDENTITY";
 
-export class SourceIdentityError extends Error {
+class SourceIdentityError extends Error {
     constructor(message: string) {
         super(message);
         this.name = "SourceIdentityError";

@@ -20,11 +20,17 @@ export function stackConfig(stack: "dev" | "prod", overrides: Record<string, unk
     return parseOrThrow(stackRaw(stack, overrides), `Pulumi.${stack}.yaml`);
 }
 
-/** Runs the whole program (index.ts) for a stack file of this repository, with optional overrides. */
-export async function runStack(stack: "dev" | "prod", overrides: Record<string, unknown> = {}, now = new Date("2026-11-25T12:00:00Z")): Promise<Stack> {
+/** The source identity the specs run the program with (a prod stack's deploy-role session needs one). */
+export const TEST_SOURCE_IDENTITY = "test-runner@example.com";
+
+/**
+ * Runs the whole program (index.ts) for a stack file of this repository, with optional overrides; `sourceIdentity`
+ * null makes the program read BYOC_SOURCE_IDENTITY, as under `pulumi up`.
+ */
+export async function runStack(stack: "dev" | "prod", overrides: Record<string, unknown> = {}, now = new Date("2026-11-25T12:00:00Z"), sourceIdentity: string | null = TEST_SOURCE_IDENTITY): Promise<Stack> {
     const raw = stackRaw(stack, overrides);
     const config = parseOrThrow(raw, `Pulumi.${stack}.yaml`);
-    return new Stack(await runProgram(() => dataPlane(config, now), { stack, config: toEngineConfig(raw) }));
+    return new Stack(await runProgram(() => dataPlane(config, now, sourceIdentity ?? undefined), { stack, config: toEngineConfig(raw) }));
 }
 
 /** Runs `build` as a program body (with the stack conventions registered) and records what it creates. */

@@ -5,5 +5,6 @@ import { ByocMocks } from "../preview/mocks";
 
 process.setSourceMapsEnabled(true); // readable stack traces in failing specs
 pulumi.runtime.setMocks(new ByocMocks(), "byoc", "test", false);
-// Prod stacks deploy through the customer's deploy role, whose session needs a source identity (stacks/sourceIdentity.ts).
+// For the specs that call the program without a source identity (test/harness.ts runStack passes one): a prod stack's
+// deploy-role session reads BYOC_SOURCE_IDENTITY then (stacks/sourceIdentity.ts).
 process.env.BYOC_SOURCE_IDENTITY ??= "test-runner@example.com";

@@ -16,10 +16,9 @@ export interface EndpointSettings {
  */
 export function endpointSettings(access: ApiAccess, managementCidrs: string[], vendorAccess: VendorAccessState = "enabled"): EndpointSettings {
     // Suspended: no management CIDRs, so no public endpoint at all (EKS would read an empty list as 0.0.0.0/0).
-    if (vendorAccess === "suspended") return { endpointPublicAccess: false };
-    // Suspending: the run that removes the tailnet paths reaches the API the way break-glass does.
-    if (vendorAccess === "suspending") return { endpointPublicAccess: true, publicAccessCidrs: [...managementCidrs] };
-    return access === "tailnet" ? { endpointPublicAccess: false } : { endpointPublicAccess: true, publicAccessCidrs: [...managementCidrs] };
+    // Suspending: the run that removes the tailnet paths reaches the API the way break-glass does, whatever the phase.
+    const closed = vendorAccess === "suspended" || (vendorAccess === "enabled" && access === "tailnet");
+    return closed ? { endpointPublicAccess: false } : { endpointPublicAccess: true, publicAccessCidrs: [...managementCidrs] };
 }
 
 /**
@@ -62,22 +61,15 @@ export const ASSUME_AND_GET_TOKEN = [
 
 /** The kubeconfig `exec` that gets an EKS token (a presigned STS GetCallerIdentity URL naming the cluster). */
 export function eksTokenExec(a: EksTokenArgs): Record<string, unknown> {
-    const env = a.awsProfile ? { env: [{ name: "AWS_PROFILE", value: a.awsProfile }] } : {};
-    if (a.deployRole) {
-        return {
-            apiVersion: "client.authentication.k8s.io/v1beta1",
-            command: "sh",
-            args: ["-c", ASSUME_AND_GET_TOKEN, "byoc-eks-token", a.deployRole.roleArn, a.deployRole.externalId, a.clusterName, a.region],
-            interactiveMode: "Never",
-            ...env,
-        };
-    }
+    const [command, args] = a.deployRole
+        ? ["sh", ["-c", ASSUME_AND_GET_TOKEN, "byoc-eks-token", a.deployRole.roleArn, a.deployRole.externalId, a.clusterName, a.region]]
+        : ["aws", ["eks", "get-token", "--cluster-name", a.clusterName, "--region", a.region, "--output", "json"]];
     return {
         apiVersion: "client.authentication.k8s.io/v1beta1",
-        command: "aws",
-        args: ["eks", "get-token", "--cluster-name", a.clusterName, "--region", a.region, "--output", "json"],
+        command,
+        args,
         interactiveMode: "Never",
-        ...env,
+        ...(a.awsProfile ? { env: [{ name: "AWS_PROFILE", value: a.awsProfile }] } : {}),
     };
 }
 

@@ -1,6 +1,8 @@
 import { strict as assert } from "assert";
 import { runComponent, runStack, Stack, stackRaw, unsecret } from "../harness";
 import { DataPlaneCluster } from "../../components/DataPlaneCluster";
+import { runProgram } from "../../preview/runtime";
+import { registerStackConventions } from "../../components/conventions";
 
 const EKS = "eks:index:Cluster";
 
@@ -182,10 +184,31 @@ describe("DataPlaneCluster (EKS)", () => {
     });
 
     it("refuses a world-open management CIDR and an empty list for a public endpoint", async () => {
-        const base = { clusterName: "c", serviceCidr: "172.20.0.0/16", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 } };
+        const base = { clusterName: "c", region: "us-east-1", serviceCidr: "172.20.0.0/16", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 } };
         await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/0"], apiAccess: "public" })), /managementCidrs contains 0\.0\.0\.0\/0/);
         await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: [], apiAccess: "public" })), /managementCidrs is empty/);
         await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, managementCidrs: ["0.0.0.0/1", "128.0.0.0/1"], apiAccess: "public" })), /managementCidrs contains 0\.0\.0\.0\/1/);
+    });
+
+    it("names the partition of its region in the AWS-managed policy ARNs (aws-us-gov: arn:aws-us-gov:iam::aws:policy/…)", async () => {
+        const args = { clusterName: "c", region: "us-gov-west-1", serviceCidr: "172.20.0.0/16", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 }, managementCidrs: ["203.0.113.0/28"], apiAccess: "public" as const, deployRole: { roleArn: "arn:aws-us-gov:iam::111122223333:role/byoc-bootstrap-acme-deploy", externalId: "ext-0123456789abcdef" } };
+        const run = await runProgram(() => {
+            registerStackConventions({ customer: "acme", environment: "dev" });
+            new DataPlaneCluster("c", args);
+        }, { stack: "dev", config: {}, region: "us-gov-west-1" });
+        const arns = run.resources.filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment").map((r) => r.inputs.policyArn);
+        assert.ok(arns.length >= 5, arns.join(", "));
+        assert.deepEqual(arns.filter((a) => !a.startsWith("arn:aws-us-gov:iam::aws:policy/")), []);
+        assert.ok(arns.includes("arn:aws-us-gov:iam::aws:policy/AmazonEKSClusterPolicy"), "the service role the program creates with a deploy role");
+    });
+
+    it("refuses a phase that goes through the tailnet (switchover as well as tailnet) without tailnetApi; not while suspended", async () => {
+        const base = { clusterName: "c", region: "us-east-1", serviceCidr: "172.20.0.0/16", vpcId: "vpc-1", privateSubnetIds: ["subnet-1"], nodeInstanceType: "m6i.large", nodeCount: { min: 1, desired: 1, max: 1 }, managementCidrs: ["203.0.113.0/28"] };
+        for (const apiAccess of ["switchover", "tailnet"] as const) {
+            await assert.rejects(runComponent(() => new DataPlaneCluster("c", { ...base, apiAccess })), new RegExp(`apiAccess "${apiAccess}" needs tailnetApi`));
+        }
+        // Suspended, the provider uses the EKS endpoint whatever the phase: no tailnet endpoint is needed.
+        await runComponent(() => new DataPlaneCluster("c", { ...base, apiAccess: "tailnet", vendorAccess: "suspended" }));
     });
 
     it("declares the management flow from its own arguments", () => {

@@ -6,7 +6,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { runStack, Stack, stackRaw, unsecret } from "../harness";
+import { runStack, Stack, stackRaw, unsecret, TEST_SOURCE_IDENTITY } from "../harness";
 import { ASSUME_AND_GET_TOKEN, eksTokenExec } from "../../components/render/apiAccess";
 import { sourceIdentityFrom } from "../../stacks/sourceIdentity";
 import { engineerCsr } from "../support/pki";
@@ -39,8 +39,8 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
             assert.deepEqual(role, {
                 roleArn: DEPLOY_ROLE,
                 externalId: "offline-preview-placeholder-external-id",
-                sourceIdentity: process.env.BYOC_SOURCE_IDENTITY,
-                sessionName: process.env.BYOC_SOURCE_IDENTITY,
+                sourceIdentity: TEST_SOURCE_IDENTITY,
+                sessionName: TEST_SOURCE_IDENTITY,
             });
             assert.equal(p.inputs.forbiddenAccountIds, undefined);
         });
@@ -97,7 +97,7 @@ describe("vendor access in the data plane (byoc:access.deployRoleArn, vendorAcce
             const saved = process.env.BYOC_SOURCE_IDENTITY;
             delete process.env.BYOC_SOURCE_IDENTITY;
             try {
-                await assert.rejects(runStack("prod"), /BYOC_SOURCE_IDENTITY is not set: this stack deploys through the customer's deploy role/);
+                await assert.rejects(runStack("prod", {}, undefined, null), /BYOC_SOURCE_IDENTITY is not set: this stack deploys through the customer's deploy role/);
             } finally {
                 process.env.BYOC_SOURCE_IDENTITY = saved;
             }

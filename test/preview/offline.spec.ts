@@ -1,6 +1,6 @@
 import { strict as assert } from "assert";
-import { offlinePreview } from "../../preview/offline";
-import { stackRaw } from "../harness";
+import { offlinePreview, OFFLINE_SOURCE_IDENTITY } from "../../preview/offline";
+import { stackRaw, unsecret } from "../harness";
 
 describe("offline preview", () => {
     for (const stack of ["dev", "prod"] as const) {
@@ -14,6 +14,25 @@ describe("offline preview", () => {
             assert.ok(result.policy!.checkedResources > 50);
         });
     }
+
+    it("hands the deploy-role session its source identity as an argument: the stand-in, or the one given; the environment is neither read nor set", async () => {
+        const saved = process.env.BYOC_SOURCE_IDENTITY;
+        delete process.env.BYOC_SOURCE_IDENTITY;
+        try {
+            const identity = async (opts: { sourceIdentity?: string }) => {
+                const result = await offlinePreview("prod", stackRaw("prod"), opts);
+                assert.equal(result.error, undefined);
+                const provider = result.run!.resources.find((r) => r.type === "pulumi:providers:aws")!;
+                const [role] = JSON.parse(unsecret(provider.inputs.assumeRoles));
+                return role.sourceIdentity;
+            };
+            assert.equal(await identity({}), OFFLINE_SOURCE_IDENTITY);
+            assert.equal(await identity({ sourceIdentity: "alice@example.com" }), "alice@example.com");
+            assert.equal(process.env.BYOC_SOURCE_IDENTITY, undefined);
+        } finally {
+            process.env.BYOC_SOURCE_IDENTITY = saved;
+        }
+    });
 
     it("lists the flows of DESIGN.md §2 from what the components declare", async () => {
         const result = await offlinePreview("prod", stackRaw("prod"));

@@ -2,7 +2,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { ALLOWED_CONFIG_KEYS, ConfigProblem, endpointKinds, formatProblems, isCsrPem, parseStackConfig, sections, StackConfig } from "../../stacks/schema";
+import { ALLOWED_CONFIG_KEYS, ConfigProblem, deployRoleOf, endpointKinds, formatProblems, isCsrPem, parseStackConfig, sections, StackConfig } from "../../stacks/schema";
+import { bootstrapPrefix, workloadBoundaryArn } from "../../bootstrap/policies";
 import { editDistance, REFUSED_CONFIG_KEYS } from "../../stacks/keys";
 import { baselines } from "../../stacks/baselines";
 import { readStackFile } from "../../stacks/loader";
@@ -887,6 +888,18 @@ describe("stacks/schema: the stack configuration contract", () => {
             assert.ok(decrypted.ok && decrypted.config.access.deployRole?.externalId === "ext-0123456789abcdef");
             assert.equal(ok("dev").access.deployRole, undefined, "dev may deploy with the ambient credentials");
             assert.equal(ok("prod").access.vendorAccess, "enabled");
+        });
+
+        it("reads the bootstrap's own names: its deploy role parses, the boundary and support role are the bootstrap's; another role does not", () => {
+            const scope = { partition: "aws-us-gov", account: "111122223333", customer: "acme-2" };
+            const role = deployRoleOf(`arn:aws-us-gov:iam::111122223333:role/${bootstrapPrefix("acme-2")}deploy`, undefined);
+            assert.deepEqual(role && { boundaryArn: role.boundaryArn, supportRoleArn: role.supportRoleArn, account: role.account }, {
+                boundaryArn: workloadBoundaryArn(scope),
+                supportRoleArn: `arn:aws-us-gov:iam::111122223333:role/${bootstrapPrefix("acme-2")}support`,
+                account: "111122223333",
+            });
+            assert.equal(deployRoleOf(`arn:aws:iam::111122223333:role/${bootstrapPrefix("acme")}support`, undefined), undefined);
+            assert.equal(deployRoleOf("arn:aws:iam::111122223333:role/byoc-acme-deploy", undefined), undefined);
         });
 
         it("is required in prod, with its ExternalId", () => {
